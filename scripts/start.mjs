@@ -1,0 +1,34 @@
+// `npm start`: launch the desktop app; where the Electron runtime is missing, say so in one line
+// and run `buildbox box` (controller + local worker + web UI) instead, printing the UI URL.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const require = createRequire(import.meta.url);
+
+function electronBinary() {
+  try {
+    // The `electron` package exports the path of its downloaded runtime; the download may have failed.
+    const p = require('electron');
+    return typeof p === 'string' && existsSync(p) ? p : null;
+  } catch {
+    return null;
+  }
+}
+
+function run(cmd, args) {
+  const child = spawn(cmd, args, { cwd: root, stdio: 'inherit' });
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
+const electron = electronBinary();
+if (electron && existsSync(`${root}out/main/index.js`)) {
+  run(electron, [root, ...process.argv.slice(2)]);
+} else {
+  const why = electron ? 'the desktop app is not built (run `npx electron-vite build`)' : 'the Electron runtime is not installed';
+  process.stdout.write(`buildbox: ${why}; running \`buildbox box\` instead (open the URL below in a browser)\n`);
+  run(process.execPath, [`${root}dist/cli.js`, 'box', ...process.argv.slice(2)]);
+}

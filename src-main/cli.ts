@@ -1,0 +1,15 @@
+// `buildbox`: one command line for every mode (serve, box, worker) and the admin tools.
+import { Command } from 'commander';
+import { registerServe } from './cli/serve';
+import { registerUser } from './cli/user';
+import { registerBox } from './cli/box';
+
+const program = new Command('buildbox').description('Buildbox: a Debian build farm (pyBit and launchpad-buildd compatible)');
+registerServe(program);
+registerBox(program);
+registerUser(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.stderr.write(`buildbox: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(2);
+});

@@ -1,0 +1,31 @@
+// Everything a route or background task of the controller needs, passed explicitly.
+import type { Db } from './db/connect';
+import type { EventBus } from './events';
+import type { Logger } from './logger';
+
+export interface ControllerConfig {
+  /** `<host>:<port>` put into every message's web_host, as pyBit does. */
+  webHost: string;
+  /** Base URL of this controller (for file and log links). */
+  baseUrl: string;
+  amqpUrl: string | null;
+  dataDir: string;
+  /** Seconds a worker's claim lasts without a heartbeat. */
+  leaseSeconds: number;
+}
+
+export interface Ctx {
+  db: Db;
+  config: ControllerConfig;
+  events: EventBus;
+  log: Logger;
+  /** Status name → id; reloaded when the status table changes. */
+  statuses: StatusCache;
+  /** Liveness of a client's exclusive command queue (pyBit's `/buildd/<name>/status`). */
+  isQueueHeld(queue: string): Promise<boolean>;
+}
+
+export interface StatusCache {
+  id(name: string): Promise<number | undefined>;
+  invalidate(): void;
+}

@@ -1,0 +1,78 @@
+// Opens the controller database: a SQLite file (better-sqlite3, WAL) or PostgreSQL (pg Pool).
+// A `schema` query parameter on a postgres:// URL selects (and creates) a schema, which is
+// how tests and benchmarks get a database of their own on a shared server.
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Database } from './schema';
+import { migrate, type Dialect } from './migrations';
+
+export interface Db {
+  kysely: Kysely<Database>;
+  dialect: Dialect;
+  /** A short description for logs (the file path or the URL without credentials). */
+  where: string;
+  close(): Promise<void>;
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export async function openDatabase(url: string, opts: { migrate?: boolean } = {}): Promise<Db> {
+  let db: Db;
+  if (isPostgresUrl(url)) {
+    const u = new URL(url);
+    const schema = u.searchParams.get('schema');
+    u.searchParams.delete('schema');
+    if (schema && !SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name in database URL: ${schema}`);
+    const connectionString = u.toString();
+    if (schema) {
+      const c = new pg.Client({ connectionString });
+      await c.connect();
+      try {
+        await c.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+      } finally {
+        await c.end();
+      }
+    }
+    const pool = new pg.Pool({
+      connectionString,
+      max: 10,
+      ...(schema ? { options: `-c search_path="${schema}"` } : {}),
+    });
+    // An idle client that loses its connection must not crash the process.
+    pool.on('error', () => {});
+    u.password = '';
+    db = {
+      kysely: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+      dialect: 'postgres',
+      where: u.toString() + (schema ? ` (schema ${schema})` : ''),
+      close: async () => {
+        await db.kysely.destroy();
+      },
+    };
+  } else {
+    const file = url.replace(/^sqlite:(\/\/)?/, '');
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    const sqlite = new SQLite(file);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    db = {
+      kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }),
+      dialect: 'sqlite',
+      where: file,
+      close: async () => {
+        await db.kysely.destroy();
+      },
+    };
+  }
+  if (opts.migrate !== false) await migrate(db.kysely, db.dialect);
+  return db;
+}

@@ -1,0 +1,144 @@
+// One set of migrations for SQLite and PostgreSQL. Only the id column type differs,
+// so every table is written once with the schema builder. Times are stored as UTC text
+// ('YYYY-MM-DD HH:MM:SS.ffffff'), which sorts correctly and reads the same on both.
+import { Kysely, Migrator, sql, type Migration, type MigrationProvider, type CreateTableBuilder } from 'kysely';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+function withId<T extends string>(t: CreateTableBuilder<T, never>, dialect: Dialect): CreateTableBuilder<T, 'id'> {
+  return dialect === 'postgres'
+    ? t.addColumn('id', 'serial', (c) => c.primaryKey())
+    : t.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
+}
+
+function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '0001_pybit_schema': {
+      async up(db: Kysely<any>) {
+        for (const name of ['arch', 'buildclients', 'distribution', 'format', 'status', 'suite']) {
+          let t = withId(db.schema.createTable(name), dialect).addColumn('name', 'text', (c) => c.notNull().unique());
+          if (name === 'buildclients') t = t.addColumn('last_seen', 'text');
+          await t.execute();
+        }
+        // pyBit allows duplicate build environment names.
+        await withId(db.schema.createTable('buildenv'), dialect).addColumn('name', 'text', (c) => c.notNull()).execute();
+        await withId(db.schema.createTable('package'), dialect)
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('version', 'text', (c) => c.notNull())
+          .addUniqueConstraint('package_name_version', ['name', 'version'])
+          .execute();
+        await withId(db.schema.createTable('packageinstance'), dialect)
+          .addColumn('package_id', 'integer', (c) => c.notNull().references('package.id'))
+          .addColumn('buildenv_id', 'integer', (c) => c.references('buildenv.id'))
+          .addColumn('arch_id', 'integer', (c) => c.notNull().references('arch.id'))
+          .addColumn('suite_id', 'integer', (c) => c.notNull().references('suite.id'))
+          .addColumn('dist_id', 'integer', (c) => c.notNull().references('distribution.id'))
+          .addColumn('format_id', 'integer', (c) => c.notNull().references('format.id'))
+          .addColumn('master', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema.createIndex('packageinstance_lookup').on('packageinstance').columns(['package_id', 'arch_id', 'suite_id']).execute();
+        await withId(db.schema.createTable('job'), dialect)
+          .addColumn('packageinstance_id', 'integer', (c) => c.notNull().references('packageinstance.id'))
+          .addColumn('buildclient_id', 'integer', (c) => c.references('buildclients.id'))
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('result', 'text')
+          .addColumn('result_details', 'text')
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_expires_at', 'text')
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('retry_at', 'text')
+          .execute();
+        await db.schema.createIndex('job_status').on('job').columns(['status', 'id']).execute();
+        await db.schema.createIndex('job_instance').on('job').column('packageinstance_id').execute();
+        await db.schema.createIndex('job_client').on('job').column('buildclient_id').execute();
+        await withId(db.schema.createTable('jobstatus'), dialect)
+          .addColumn('job_id', 'integer', (c) => c.notNull().references('job.id'))
+          .addColumn('status_id', 'integer', (c) => c.notNull().references('status.id'))
+          .addColumn('time', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('jobstatus_job').on('jobstatus').columns(['job_id', 'id']).execute();
+        await withId(db.schema.createTable('suitearches'), dialect)
+          .addColumn('suite_id', 'integer', (c) => c.notNull().references('suite.id'))
+          .addColumn('arch_id', 'integer', (c) => c.notNull().references('arch.id'))
+          .addColumn('master_weight', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await withId(db.schema.createTable('buildenvsuitearch'), dialect)
+          .addColumn('buildenv_id', 'integer', (c) => c.notNull().references('buildenv.id'))
+          .addColumn('suitearch_id', 'integer', (c) => c.notNull().references('suitearches.id'))
+          .execute();
+        await withId(db.schema.createTable('blacklist'), dialect)
+          .addColumn('field', 'text', (c) => c.notNull())
+          .addColumn('regex', 'text', (c) => c.notNull())
+          .execute();
+        await withId(db.schema.createTable('buildrequest'), dialect)
+          .addColumn('job', 'integer', (c) => c.notNull().references('job.id'))
+          .addColumn('method', 'text', (c) => c.notNull())
+          .addColumn('uri', 'text', (c) => c.notNull())
+          .addColumn('vcs_id', 'text', (c) => c.notNull())
+          .addColumn('buildenv_name', 'text')
+          .execute();
+        await db.schema.createIndex('buildrequest_job').on('buildrequest').column('job').execute();
+      },
+    },
+    '0002_buildbox_core': {
+      async up(db: Kysely<any>) {
+        await withId(db.schema.createTable('users'), dialect)
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('password_hash', 'text', (c) => c.notNull())
+          .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await withId(db.schema.createTable('tokens'), dialect)
+          .addColumn('user_id', 'integer', (c) => c.references('users.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('revoked_at', 'text')
+          .execute();
+        await withId(db.schema.createTable('outbox'), dialect)
+          .addColumn('exchange', 'text', (c) => c.notNull())
+          .addColumn('routing_key', 'text', (c) => c.notNull())
+          .addColumn('queue', 'text')
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('persistent', 'integer', (c) => c.notNull().defaultTo(1))
+          .addColumn('job_id', 'integer')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('sent_at', 'text')
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_attempt_at', 'text')
+          .addColumn('dead_at', 'text')
+          .execute();
+        await db.schema
+          .createIndex('outbox_pending')
+          .on('outbox')
+          .column('id')
+          .where(sql.ref('sent_at'), 'is', null)
+          .execute();
+        await db.schema
+          .createTable('meta')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
+  };
+}
+
+class InlineProvider implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
+  async getMigrations() {
+    return migrations(this.dialect);
+  }
+}
+
+export async function migrate(db: Kysely<any>, dialect: Dialect): Promise<void> {
+  const migrator = new Migrator({ db, provider: new InlineProvider(dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String((error as Error).message ?? error)}`);
+  }
+}

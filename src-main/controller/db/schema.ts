@@ -1,0 +1,114 @@
+// The database schema as Kysely sees it. pyBit's tables keep their names and columns
+// (spec/pybit.md §2.1) so that its data model maps one to one; Buildbox's own tables follow.
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+interface Named { id: Generated<number>; name: string }
+
+export interface PackageTable { id: Generated<number>; name: string; version: string }
+export interface PackageInstanceTable {
+  id: Generated<number>;
+  package_id: number;
+  buildenv_id: number | null;
+  arch_id: number;
+  suite_id: number;
+  dist_id: number;
+  format_id: number;
+  /** 0/1 on both dialects: stored as integer so SQLite and PostgreSQL read the same. */
+  master: number;
+}
+export interface JobTable {
+  id: Generated<number>;
+  packageinstance_id: number;
+  buildclient_id: number | null;
+  /** Denormalised latest status name, kept in step with jobstatus in the same transaction. */
+  status: string;
+  created_at: string;
+  updated_at: string;
+  /** launchpad-buildd style result category (OK, PACKAGEFAIL, DEPFAIL, ...). */
+  result: string | null;
+  result_details: string | null;
+  /** Lease on a claimed job; a sweeper requeues jobs whose lease ran out. */
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  attempts: Generated<number>;
+  /** DEPFAIL back-off: Blocked jobs are republished once this time has passed. */
+  retry_at: string | null;
+}
+export interface JobStatusTable {
+  id: Generated<number>;
+  job_id: number;
+  status_id: number;
+  time: string;
+}
+export interface SuiteArchTable { id: Generated<number>; suite_id: number; arch_id: number; master_weight: number }
+export interface BuildEnvSuiteArchTable { id: Generated<number>; buildenv_id: number; suitearch_id: number }
+export interface BlacklistTable { id: Generated<number>; field: string; regex: string }
+export interface BuildRequestTable {
+  id: Generated<number>;
+  job: number;
+  method: string;
+  uri: string;
+  vcs_id: string;
+  buildenv_name: string | null;
+}
+export interface BuildClientTable extends Named { last_seen: string | null }
+export interface UserTable {
+  id: Generated<number>;
+  name: string;
+  password_hash: string;
+  is_admin: number;
+  created_at: string;
+}
+export interface TokenTable {
+  id: Generated<number>;
+  user_id: number | null;
+  name: string;
+  /** 'user' tokens act for their user; 'worker' tokens may only report builds. */
+  kind: string;
+  token_hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+export interface OutboxTable {
+  id: Generated<number>;
+  exchange: string;
+  routing_key: string;
+  /** For build messages: the queue to declare and bind before publishing. */
+  queue: string | null;
+  body: string;
+  persistent: number;
+  job_id: number | null;
+  created_at: string;
+  sent_at: string | null;
+  attempts: Generated<number>;
+  next_attempt_at: string | null;
+  /** Set when a message was given up on (e.g. returned unroutable too often). */
+  dead_at: string | null;
+}
+export interface MetaTable { key: string; value: string }
+
+export interface Database {
+  arch: Named;
+  buildclients: BuildClientTable;
+  distribution: Named;
+  format: Named;
+  status: Named;
+  suite: Named;
+  buildenv: Named;
+  package: PackageTable;
+  packageinstance: PackageInstanceTable;
+  job: JobTable;
+  jobstatus: JobStatusTable;
+  suitearches: SuiteArchTable;
+  buildenvsuitearch: BuildEnvSuiteArchTable;
+  blacklist: BlacklistTable;
+  buildrequest: BuildRequestTable;
+  users: UserTable;
+  tokens: TokenTable;
+  outbox: OutboxTable;
+  meta: MetaTable;
+}
+
+export type LookupTable = 'arch' | 'buildclients' | 'distribution' | 'format' | 'status' | 'suite' | 'buildenv';
+export type JobRow = Selectable<JobTable>;
+export type NewOutbox = Insertable<OutboxTable>;

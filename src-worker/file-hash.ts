@@ -1,0 +1,27 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+
+export interface FileDigest {
+  name: string;
+  path: string;
+  size: number;
+  md5: string;
+  sha1: string;
+  sha256: string;
+}
+
+/** Hashes a file once for all the digests Debian control files and the librarian use. */
+export async function digestFile(path: string): Promise<FileDigest> {
+  const md5 = createHash('md5');
+  const sha1 = createHash('sha1');
+  const sha256 = createHash('sha256');
+  for await (const chunk of createReadStream(path)) {
+    md5.update(chunk as Buffer);
+    sha1.update(chunk as Buffer);
+    sha256.update(chunk as Buffer);
+  }
+  const { size } = await stat(path);
+  return { name: basename(path), path, size, md5: md5.digest('hex'), sha1: sha1.digest('hex'), sha256: sha256.digest('hex') };
+}

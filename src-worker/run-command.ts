@@ -1,0 +1,235 @@
+// The one way the worker runs a command that touches the system. Every command:
+//  * is announced in the build log as `RUN: <cmd> <args>` (credentials scrubbed, launchpad-buildd §3.4/§3.6),
+//  * has its stdout and stderr copied into the log line by line (so the two never interleave mid-line),
+//  * runs in its own process group, so that aborting kills the whole tree it started:
+//    SIGINT first (sbuild cleans up on SIGINT, pyBit §5.7), then SIGTERM, then SIGKILL,
+//    each after a bounded wait; and leftovers of a command that exited normally are reaped.
+import { spawn } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
+import type { BuildLog } from './backends/backend';
+import { groupAlive, groupMembers, hasProcTable } from './process-table';
+import { scrubCredentials } from './scrub';
+
+export interface KillTimings {
+  /** How long the group gets to exit after SIGINT before SIGTERM. */
+  afterInterruptMs: number;
+  /** How long after SIGTERM before SIGKILL. */
+  afterTerminateMs: number;
+  /** How long to wait for the kernel to finish SIGKILLed processes before giving up. */
+  afterKillMs: number;
+}
+
+export const DEFAULT_KILL_TIMINGS: KillTimings = { afterInterruptMs: 30_000, afterTerminateMs: 10_000, afterKillMs: 5_000 };
+
+export interface RunOptions {
+  log: BuildLog;
+  cwd?: string;
+  /** Added to (or, when undefined, removed from) the worker's environment. */
+  env?: Record<string, string | undefined>;
+  signal?: AbortSignal;
+  /** Only log the command; run nothing and report success. */
+  dryRun?: boolean;
+  /** Fed to stdin; otherwise stdin is /dev/null (builds must not wait for input). */
+  input?: string | Buffer;
+  /** How much of the combined output to keep in `RunResult.output` (default 1 MiB of text). */
+  captureChars?: number;
+  kill?: Partial<KillTimings>;
+  /** Kill processes a command left behind in its group after it exited (default true). */
+  reapLeftovers?: boolean;
+  /** Called with the pid, which is also the process group id. */
+  onSpawn?: (pid: number) => void;
+}
+
+export interface RunResult {
+  /** Exit code; 127/126 when the command could not be started. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The AbortSignal fired while (or before) the command ran. */
+  aborted: boolean;
+  dryRun: boolean;
+  /** Why the command could not be started (missing binary, missing cwd). */
+  spawnError?: string;
+  /** The tail of stdout+stderr, as written to the log. */
+  output: string;
+  /** Exit code 0 and not aborted. */
+  ok: boolean;
+}
+
+const SAFE_ARG = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/** Shell-quotes a command line for display (launchpad-buildd logs "shell-quoted args"). */
+export function formatCommand(cmd: string, args: readonly string[]): string {
+  return [cmd, ...args].map((a) => (SAFE_ARG.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() >= until) return false;
+    await delay(50);
+  }
+  return true;
+}
+
+/** Collects output into whole lines before writing them, flushing a partial line after a short pause. */
+class LineWriter {
+  private pending = '';
+  private timer: NodeJS.Timeout | null = null;
+  private readonly decoder = new StringDecoder('utf8');
+  constructor(private readonly emit: (text: string) => void) {}
+
+  push(buf: Buffer): void {
+    const all = this.pending + this.decoder.write(buf);
+    const nl = all.lastIndexOf('\n');
+    if (nl >= 0) {
+      this.emit(all.slice(0, nl + 1));
+      this.pending = all.slice(nl + 1);
+    } else {
+      this.pending = all;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    // Progress output without newlines must still reach the log promptly.
+    if (this.pending.length > 64 * 1024) this.flush();
+    else if (this.pending) this.timer = setTimeout(() => this.flush(), 200);
+  }
+
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const rest = this.pending + this.decoder.end();
+    this.pending = '';
+    if (rest) this.emit(rest);
+  }
+}
+
+function mergedEnv(extra: RunOptions['env']): NodeJS.ProcessEnv {
+  // Messages we parse (dpkg-checkbuilddeps, apt, sbuild) must be in English.
+  const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C.UTF-8' };
+  for (const [k, v] of Object.entries(extra ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+export async function runCommand(cmd: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
+  const log = { write: (t: string) => opts.log.write(scrubCredentials(t)) };
+  const timings = { ...DEFAULT_KILL_TIMINGS, ...opts.kill };
+  const captureChars = opts.captureChars ?? 1024 * 1024;
+  const base = { signal: null, dryRun: false, output: '' } as const;
+
+  log.write(`[${new Date().toISOString()}]\nRUN: ${formatCommand(cmd, args)}\n`);
+  if (opts.dryRun) {
+    log.write('(dry run: not executed)\n');
+    return { ...base, code: 0, aborted: false, dryRun: true, ok: true };
+  }
+  if (opts.signal?.aborted) {
+    log.write('(not started: the build was aborted)\n');
+    return { ...base, code: null, aborted: true, ok: false };
+  }
+
+  let output = '';
+  const capture = (text: string) => {
+    output += text;
+    if (output.length > captureChars * 2) output = output.slice(-captureChars);
+  };
+  const emit = (text: string) => {
+    log.write(text);
+    capture(text);
+  };
+
+  // detached: the child calls setsid(), so its pid is also the id of a new process group
+  // that every descendant inherits unless it deliberately leaves it.
+  const child = spawn(cmd, [...args], {
+    cwd: opts.cwd,
+    env: mergedEnv(opts.env),
+    detached: true,
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
+  const out = new LineWriter(emit);
+  const err = new LineWriter(emit);
+  child.stdout?.on('data', (b: Buffer) => out.push(b));
+  child.stderr?.on('data', (b: Buffer) => err.push(b));
+  if (opts.input !== undefined && child.stdin) {
+    child.stdin.on('error', () => {}); // a command that does not read its input is not an error
+    child.stdin.end(opts.input);
+  }
+
+  let leaderDone = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      leaderDone = true;
+      resolve({ code, signal });
+    }),
+  );
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const failed = new Promise<Error>((resolve) => child.once('error', resolve));
+
+  const pgid = child.pid;
+  if (pgid !== undefined) opts.onSpawn?.(pgid);
+  const groupGone = () => leaderDone && (pgid === undefined || !groupAlive(pgid));
+
+  /** Sends each signal to the whole group until nothing of it is left. */
+  const escalate = async (steps: Array<[NodeJS.Signals, number]>): Promise<void> => {
+    if (pgid === undefined) return;
+    for (const [sig, wait] of steps) {
+      if (groupGone()) return;
+      try {
+        process.kill(-pgid, sig);
+        log.write(`Sent ${sig} to process group ${pgid}\n`);
+      } catch {
+        /* ESRCH: the group emptied in between */
+      }
+      if (await waitFor(groupGone, wait)) return;
+    }
+    const left = hasProcTable() ? groupMembers(pgid).map((p) => `${p.pid} (${p.cmdline})`) : ['unknown'];
+    log.write(`WARNING: processes of group ${pgid} survived SIGKILL: ${left.join(', ')}\n`);
+  };
+
+  let aborted = false;
+  let stopping: Promise<void> | null = null;
+  const onAbort = () => {
+    aborted = true;
+    log.write(`Aborting: stopping process group ${pgid ?? '?'}\n`);
+    stopping ??= escalate([
+      ['SIGINT', timings.afterInterruptMs],
+      ['SIGTERM', timings.afterTerminateMs],
+      ['SIGKILL', timings.afterKillMs],
+    ]);
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  try {
+    const first = await Promise.race([exited, failed.then((e) => e)]);
+    if (first instanceof Error) {
+      const e = first as NodeJS.ErrnoException;
+      const code = e.code === 'ENOENT' ? 127 : 126;
+      log.write(`ERROR: could not run ${cmd}: ${e.message}\n`);
+      return { ...base, code, aborted, ok: false, spawnError: e.message, output };
+    }
+    if (!stopping && (opts.reapLeftovers ?? true) && pgid !== undefined && !groupGone()) {
+      log.write(`${cmd} exited but left processes in its group; terminating them\n`);
+      await escalate([
+        ['SIGTERM', timings.afterTerminateMs],
+        ['SIGKILL', timings.afterKillMs],
+      ]);
+    }
+    // An abort may have arrived at any point up to here: let its escalation finish.
+    if (stopping) await stopping;
+    // A process that escaped the group (setsid) may still hold the pipes: don't wait for it forever.
+    await Promise.race([closed, delay(1000)]);
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    out.flush();
+    err.flush();
+    const { code, signal } = first;
+    if (signal) log.write(`${cmd} killed by ${signal}\n`);
+    else if (code !== 0) log.write(`${cmd} exited with code ${code}\n`);
+    return { code, signal, aborted, dryRun: false, output, ok: code === 0 && !aborted };
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,0 +1,119 @@
+// sbuild's command line and outcome mapping run always; real sbuild builds (unshare chroot
+// made by mmdebstrap, ~30 s each plus ~40 s to make the chroot) only with BUILDBOX_TEST_SBUILD=1.
+//   BUILDBOX_TEST_CHROOTS  a directory with <suite>-<arch>.tar.zst (else one is made)
+//   BUILDBOX_TEST_SUITE    the suite to bootstrap (default bookworm)
+//   BUILDBOX_TEST_MIRROR   the mirror for mmdebstrap
+// Running as root needs `root:100000:65536` in /etc/subuid and /etc/subgid.
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BuildSpec } from '../../src-worker/backends/backend';
+import { SbuildBackend, sbuildArgs } from '../../src-worker/backends/sbuild';
+import { MemoryBuildLog } from '../../src-worker/build-log';
+import { createChrootTarball, findChroot } from '../../src-worker/chroots';
+import { makeSourcePackage, UNSATISFIABLE_DEPENDENCY, type PackageSpec } from '../fixtures/make-package';
+import { HOST_ARCH, processesMatching, tempDirs, until } from './helpers';
+
+const dirs = tempDirs();
+afterAll(() => dirs.cleanup());
+
+function spec(over: Partial<BuildSpec> = {}): BuildSpec & { log: MemoryBuildLog } {
+  return {
+    workdir: '/w/build',
+    dsc: '/w/src/hello_1.0.dsc',
+    arch: 'amd64',
+    suite: 'bookworm',
+    archIndep: true,
+    chrootTarball: '/c/bookworm-amd64.tar.zst',
+    log: new MemoryBuildLog(),
+    signal: new AbortController().signal,
+    ...over,
+  } as BuildSpec & { log: MemoryBuildLog };
+}
+
+describe('sbuild backend (no sbuild needed)', () => {
+  it('builds master jobs with -A -s and slaves with --no-arch-all', () => {
+    const master = sbuildArgs(spec());
+    expect(master).toEqual([
+      '--chroot-mode=unshare',
+      '--chroot=/c/bookworm-amd64.tar.zst',
+      '-d',
+      'bookworm',
+      '--arch=amd64',
+      '--nolog',
+      '--build-dir=/w/build',
+      '--no-run-lintian',
+      '--no-run-piuparts',
+      '--no-run-autopkgtest',
+      '-A',
+      '-s',
+      '/w/src/hello_1.0.dsc',
+    ]);
+    const slave = sbuildArgs(spec({ archIndep: false, archives: ['deb http://ppa.example/ubuntu jammy main'] }), ['/k/key-0.gpg']);
+    expect(slave).toContain('--no-arch-all');
+    expect(slave).not.toContain('-A');
+    expect(slave).toContain('--extra-repository=deb http://ppa.example/ubuntu jammy main');
+    expect(slave).toContain('--extra-repository-key=/k/key-0.gpg');
+  });
+
+  it('is a CHROOTFAIL without a chroot tarball', async () => {
+    const out = await new SbuildBackend().build(spec({ chrootTarball: undefined }));
+    expect(out.category).toBe('CHROOTFAIL');
+  });
+
+  it('is a BUILDERFAIL when sbuild cannot run', async () => {
+    const src = makeSourcePackage(dirs.make('bb-src-'), {});
+    const out = await new SbuildBackend({ sbuild: '/nonexistent/sbuild' }).build(
+      spec({ dsc: src.dsc, workdir: join(dirs.make('bb-build-'), 'build') }),
+    );
+    expect(out.category).toBe('BUILDERFAIL');
+  });
+});
+
+describe.runIf(process.env.BUILDBOX_TEST_SBUILD === '1')('sbuild backend (real builds, opt-in)', () => {
+  const suite = process.env.BUILDBOX_TEST_SUITE ?? 'bookworm';
+  let tarball = '';
+  beforeAll(async () => {
+    const dir = process.env.BUILDBOX_TEST_CHROOTS ?? dirs.make('bb-chroots-');
+    tarball = findChroot(dir, { suite, arch: HOST_ARCH })?.path ?? '';
+    if (!tarball) {
+      const made = await createChrootTarball({ dir, suite, arch: HOST_ARCH, mirror: process.env.BUILDBOX_TEST_MIRROR, log: new MemoryBuildLog() });
+      expect(made.result.ok).toBe(true);
+      tarball = made.chroot!.path;
+    }
+  }, 900_000);
+
+  const build = (pkg: PackageSpec, over: Partial<BuildSpec> = {}) => {
+    const src = makeSourcePackage(dirs.make('bb-src-'), pkg);
+    const s = spec({ dsc: src.dsc, workdir: join(dirs.make('bb-build-'), 'build'), arch: HOST_ARCH, suite, chrootTarball: tarball, ...over });
+    return { src, s, run: () => new SbuildBackend({ kill: { afterInterruptMs: 20_000, afterTerminateMs: 5_000 } }).build(s) };
+  };
+
+  it('builds a package', async () => {
+    const { src, s, run } = build({});
+    const out = await run();
+    expect(out.category).toBe('OK');
+    expect(out.files.map((f) => basename(f))).toContain(`${src.name}_${src.version}_${HOST_ARCH}.deb`);
+    expect(s.log.text).toContain('Status: successful');
+  }, 600_000);
+
+  it('reports DEPFAIL naming the missing dependency', async () => {
+    const out = await build({ variant: 'depfail' }).run();
+    expect(out).toMatchObject({ category: 'DEPFAIL', missingDependencies: UNSATISFIABLE_DEPENDENCY });
+  }, 600_000);
+
+  it('reports PACKAGEFAIL for a failing build', async () => {
+    const out = await build({ variant: 'fail' }).run();
+    expect(out.category).toBe('PACKAGEFAIL');
+  }, 600_000);
+
+  it('aborts a build, leaving no process behind', async () => {
+    const ac = new AbortController();
+    const { src, run } = build({ variant: 'sleep' }, { signal: ac.signal });
+    const running = run();
+    await until(() => processesMatching(`sleep ${src.marker}`).length > 0);
+    ac.abort();
+    const out = await running;
+    expect(out.category).toBe('ABORTED');
+    expect(processesMatching(src.marker)).toEqual([]);
+  }, 600_000);
+});
