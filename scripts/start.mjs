@@ -1,6 +1,6 @@
 // `npm start`: launch the desktop app; where the Electron runtime is missing, say so in one line
 // and run `buildbox box` (controller + local worker + web UI) instead, printing the UI URL.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,19 @@ function run(cmd, args) {
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
-const electron = electronBinary();
+// package.json denies electron's install script (it downloads the runtime and fails the whole
+// install where GitHub is unreachable); fetch the runtime here instead, once, where it can be.
+function tryDownloadElectron() {
+  const installer = `${root}node_modules/electron/install.js`;
+  if (!existsSync(installer)) return;
+  spawnSync(process.execPath, [installer], { cwd: `${root}node_modules/electron`, stdio: 'ignore', timeout: 120_000 });
+}
+
+let electron = electronBinary();
+if (!electron) {
+  tryDownloadElectron();
+  electron = electronBinary();
+}
 if (electron && existsSync(`${root}out/main/index.js`)) {
   run(electron, [root, ...process.argv.slice(2)]);
 } else {
