@@ -20,6 +20,8 @@ import { registerMappingRoutes } from './http/pybit/mappings';
 import { registerJobRoutes } from './http/pybit/jobs';
 import { registerPackageRoutes } from './http/pybit/packages';
 import { registerApiRoutes } from './http/api/index';
+import { registerUiRoutes } from './http/ui';
+import { startServices } from './services';
 import { AmqpLink } from './dispatch/amqp-link';
 import { OutboxPublisher } from './dispatch/outbox-publisher';
 import { isQueueHeld } from './dispatch/queue-probe';
@@ -97,6 +99,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       link.start();
       publisher.start();
     }
+    const services = startServices({ ctx, publisher });
     return {
       app,
       ctx,
@@ -110,6 +113,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         if (closed) return;
         closed = true;
         await app.close();
+        await services.stop();
         await publisher?.stop();
         await link?.stop();
         await db.close();
@@ -183,6 +187,7 @@ export function buildApp(ctx: Ctx, auth: Authenticator): FastifyInstance {
     registerJobRoutes(scope, deps);
     registerPackageRoutes(scope, deps);
     registerApiRoutes(scope, deps);
+    registerUiRoutes(scope, deps);
   });
   return app;
 }

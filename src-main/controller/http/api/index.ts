@@ -1,8 +1,11 @@
-// The JSON API under /api/v1 used by the UI, the CLI and Buildbox workers.
+// The JSON API under /api/v1 used by the UI, the CLI and Buildbox workers, plus /metrics and the
+// librarian's /files. Each part lives in its own module.
 import type { FastifyInstance } from 'fastify';
 import type { AuthDeps } from '../pybit/common';
+import { registerReadApi } from './read-api';
+import { registerWorkerApi } from './worker-api';
 
 export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
-  void app;
-  void deps;
+  registerReadApi(app, deps);
+  registerWorkerApi(app, deps);
 }

@@ -1,0 +1,7 @@
+import type { FastifyInstance } from 'fastify';
+import type { AuthDeps } from '../pybit/common';
+
+export function registerReadApi(app: FastifyInstance, deps: AuthDeps): void {
+  void app;
+  void deps;
+}
