@@ -3,11 +3,15 @@ import { Command } from 'commander';
 import { registerServe } from './cli/serve';
 import { registerUser } from './cli/user';
 import { registerBox } from './cli/box';
+import { registerWorker } from './cli/worker';
+import { registerChroot } from './cli/chroot';
 
 const program = new Command('buildbox').description('Buildbox: a Debian build farm (pyBit and launchpad-buildd compatible)');
 registerServe(program);
 registerBox(program);
 registerUser(program);
+registerWorker(program);
+registerChroot(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`buildbox: ${e instanceof Error ? e.message : String(e)}\n`);
