@@ -1,13 +1,191 @@
 // `buildbox box`: the all-in-one mode — the same controller `serve` runs, plus the web UI at `/`
-// and a supervised local worker when one is configured.
+// and a supervised local worker (a child process running `dist/cli.js worker`, restarted with
+// back-off if it dies). With no broker reachable, the controller's messages go to an embedded
+// in-process queue that only the local worker consumes (over its IPC channel).
 import type { Command } from 'commander';
-import { addControllerOptions, type ControllerFlags } from './options';
+import { Option } from 'commander';
+import amqp from 'amqplib';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { addControllerOptions, defaultDataDir, type ControllerFlags } from './options';
 import { onSignals, startFromFlags } from './serve';
+import { defaultChrootsDir } from './chroot';
+import type { Controller } from '../controller/controller';
+import type { Db } from '../controller/db/connect';
+import { hashToken, newToken } from '../controller/auth/passwords';
+import { nowText } from '../controller/db/time';
+import { EmbeddedQueue } from '../../src-worker/embedded-queue';
+import { Supervisor } from '../../src-worker/supervisor';
+import { listChroots } from '../../src-worker/chroots';
+
+interface BoxFlags extends ControllerFlags {
+  worker: boolean;
+  backend?: string;
+  suite?: string[];
+  slots: string;
+  buildroot?: string;
+  chroots?: string;
+  workerArch?: string;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Can we open an AMQP connection right now? */
+async function brokerReachable(url: string): Promise<boolean> {
+  try {
+    const c = await amqp.connect(url, { noDelay: true, timeout: 3000 });
+    c.on('error', () => {});
+    await c.close().catch(() => {});
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A fresh worker token for the local worker, revoking the ones earlier runs of the box made. */
+async function localWorkerToken(db: Db, name: string): Promise<string> {
+  const token = newToken();
+  const now = nowText();
+  await db.kysely.updateTable('tokens').set({ revoked_at: now }).where('kind', '=', 'worker').where('name', '=', name).where('revoked_at', 'is', null).execute();
+  await db.kysely.insertInto('tokens').values({ user_id: null, name, kind: 'worker', token_hash: hashToken(token), created_at: now, revoked_at: null }).execute();
+  return token;
+}
+
+/**
+ * Feeds the embedded queue from the controller's outbox (the rows the AMQP publisher would
+ * send), marking them sent as they are handed over. Single-flight; kicked by `outbox.pending`.
+ */
+function drainOutboxInto(c: Controller, q: EmbeddedQueue): { stop(): void } {
+  const db = c.ctx.db;
+  let running: Promise<void> | null = null;
+  let again = false;
+  const drain = async (): Promise<void> => {
+    for (;;) {
+      const rows = await db.kysely
+        .selectFrom('outbox')
+        .select(['id', 'routing_key', 'queue', 'body'])
+        .where('sent_at', 'is', null)
+        .where('dead_at', 'is', null)
+        .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', nowText())]))
+        .orderBy('id')
+        .limit(500)
+        .execute();
+      if (rows.length === 0) return;
+      for (const r of rows) {
+        if (r.queue) q.declare(r.queue, r.routing_key);
+        // Unroutable (a CancelRequest for a worker that is gone) is dropped, as RabbitMQ would.
+        q.publish(r.routing_key, r.body);
+      }
+      await db.kysely
+        .updateTable('outbox')
+        .set({ sent_at: nowText() })
+        .where('id', 'in', rows.map((r) => r.id))
+        .execute();
+    }
+  };
+  const kick = () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = drain()
+      .catch((err: unknown) => c.ctx.log.warn(`embedded queue: reading the outbox failed: ${(err as Error).message}`))
+      .finally(() => {
+        running = null;
+        if (again) {
+          again = false;
+          kick();
+        }
+      });
+  };
+  const off = c.ctx.events.on((e) => {
+    if (e.type === 'outbox.pending') kick();
+  });
+  const timer = setInterval(kick, 500);
+  timer.unref();
+  kick();
+  return {
+    stop() {
+      off();
+      clearInterval(timer);
+    },
+  };
+}
 
 export function registerBox(program: Command): void {
-  addControllerOptions(program.command('box').description('run controller, web UI and a local worker in one process tree')).action(async (o: ControllerFlags) => {
-    const c = await startFromFlags(o);
-    process.stdout.write(`Buildbox controller listening on ${c.url}\nBuildbox UI: ${c.url}/\n`);
-    onSignals(() => c.close());
-  });
+  addControllerOptions(program.command('box').description('run controller, web UI and a local worker in one process tree'))
+    .option('--no-worker', 'do not start the local worker')
+    .option('--backend <name>', 'local worker backend: sbuild, dpkg (host build, no isolation) or dry-run (default: sbuild if a chroot tarball exists, else dpkg)')
+    .option('--suite <suite>', 'suite the local worker builds for (repeatable; default unstable)', collect)
+    .addOption(new Option('--slots <n>', 'builds at a time on the local worker').default('1'))
+    .option('--buildroot <dir>', 'local worker work directory (default <data-dir>/worker)')
+    .option('--chroots <dir>', 'chroot tarballs for sbuild (default ~/.cache/sbuild)')
+    .option('--worker-arch <arch>', 'architecture the local worker builds (default: the host)')
+    .action(async (o: BoxFlags) => {
+      let embedded: EmbeddedQueue | null = null;
+      const amqpUrl = o.amqp;
+      if (o.worker && (amqpUrl === false || !(await brokerReachable(amqpUrl)))) {
+        embedded = new EmbeddedQueue((l) => process.stdout.write(`${l}\n`));
+      }
+      const c = await startFromFlags(embedded ? { ...o, amqp: false } : o);
+      process.stdout.write(`Buildbox controller listening on ${c.url}\nBuildbox UI: ${c.url}/\n`);
+      let drain: { stop(): void } | null = null;
+      if (embedded) {
+        const line = `${amqpUrl === false ? 'No broker (--no-amqp)' : `No RabbitMQ broker reachable at ${redact(amqpUrl)}`}: using the embedded in-process queue for the local worker (remote workers need a broker)`;
+        process.stdout.write(`${line}\n`);
+        c.ctx.log.warn(line);
+        drain = drainOutboxInto(c, embedded);
+      }
+
+      let supervisor: Supervisor | null = null;
+      if (o.worker) {
+        const dataDir = o.dataDir ?? defaultDataDir();
+        const chroots = o.chroots ?? defaultChrootsDir();
+        let backend = o.backend;
+        if (!backend) {
+          backend = listChroots(chroots).length > 0 ? 'sbuild' : 'dpkg';
+          if (backend === 'dpkg') process.stdout.write(`No sbuild chroot in ${chroots}: the local worker builds on this host (dpkg backend, no isolation). Make one with 'buildbox chroot create --suite <suite>'.\n`);
+        }
+        const clientId = `box-${hostname().split('.')[0].replace(/[^A-Za-z0-9._-]/g, '-')}`;
+        const token = await localWorkerToken(c.ctx.db, `local worker ${clientId}`);
+        const args = [
+          'worker',
+          '--controller', c.url,
+          '--amqp', embedded || amqpUrl === false ? 'ipc:' : amqpUrl,
+          '--client-id', clientId,
+          '--backend', backend,
+          '--slots', o.slots,
+          '--buildroot', o.buildroot ?? join(dataDir, 'worker'),
+          '--chroots', chroots,
+          ...(o.workerArch ? ['--arch', o.workerArch] : []),
+          ...(o.suite ?? []).flatMap((s) => ['--suite', s]),
+        ];
+        const embeddedQueue = embedded;
+        supervisor = new Supervisor({
+          script: fileURLToPath(import.meta.url),
+          args,
+          env: { ...process.env, BUILDBOX_WORKER_TOKEN: token },
+          ipc: !!embeddedQueue,
+          onSpawn: (child) => embeddedQueue?.attach(child),
+          log: (l) => process.stdout.write(`${l}\n`),
+        });
+        supervisor.start();
+      }
+      onSignals(async () => {
+        await supervisor?.stop();
+        drain?.stop();
+        await c.close();
+      });
+    });
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
 }
