@@ -12,6 +12,12 @@ export interface ControllerConfig {
   dataDir: string;
   /** Seconds a worker's claim lasts without a heartbeat. */
   leaseSeconds: number;
+  /** DEPFAIL back-off: first delay before a Blocked job is retried (doubles per attempt; default 60). */
+  retryBaseSeconds?: number;
+  /** DEPFAIL back-off cap (default 3600). */
+  retryMaxSeconds?: number;
+  /** How often the lease sweeper and the retry scheduler look for due jobs (default 2000 ms). */
+  sweepIntervalMs?: number;
 }
 
 export interface Ctx {

@@ -39,6 +39,10 @@ export interface ControllerOptions {
   adminPassword?: string;
   sampleData?: boolean;
   leaseSeconds?: number;
+  /** DEPFAIL retry back-off (ControllerConfig). */
+  retryBaseSeconds?: number;
+  retryMaxSeconds?: number;
+  sweepIntervalMs?: number;
   logLevel?: 'debug' | 'info' | 'warn' | 'silent';
   /** Outbox publisher tuning (tests). */
   publisher?: { pollMs?: number; retryBaseMs?: number };
@@ -75,6 +79,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       amqpUrl,
       dataDir: opts.dataDir,
       leaseSeconds: opts.leaseSeconds ?? 60,
+      retryBaseSeconds: opts.retryBaseSeconds,
+      retryMaxSeconds: opts.retryMaxSeconds,
+      sweepIntervalMs: opts.sweepIntervalMs,
     };
     const ctx: Ctx = {
       db,

@@ -1,7 +1,11 @@
-// Background services of the controller that run beside the HTTP server (lease sweeper,
-// retry scheduler, …). Started after the server listens; stopped before the database closes.
+// Background services of the controller that run beside the HTTP server: the lease sweeper
+// (requeues builds whose worker stopped renewing its lease) and the retry scheduler (dispatches
+// Blocked jobs again when their DEPFAIL back-off has passed). Started after the server listens;
+// stopped before the database closes.
 import type { Ctx } from './context';
 import type { OutboxPublisher } from './dispatch/outbox-publisher';
+import { sweepExpiredLeases } from './domain/lease-sweeper';
+import { retryDueJobs } from './domain/retry-scheduler';
 
 export interface ServiceDeps {
   ctx: Ctx;
@@ -12,7 +16,43 @@ export interface Services {
   stop(): Promise<void>;
 }
 
+export const DEFAULT_SWEEP_INTERVAL_MS = 2000;
+
+/** Runs `task` every interval (read from the config each time), one run at a time. */
+function periodic(ctx: Ctx, name: string, task: () => Promise<unknown>): Services {
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  let stopped = false;
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(tick, ctx.config.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS);
+    timer.unref?.();
+  };
+  const tick = () => {
+    running = task()
+      .then(() => undefined)
+      .catch((e) => ctx.log.warn(`${name}: ${(e as Error).message}`))
+      .finally(() => {
+        running = null;
+        schedule();
+      });
+  };
+  schedule();
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
 export function startServices(deps: ServiceDeps): Services {
-  void deps;
-  return { async stop() {} };
+  const { ctx } = deps;
+  const parts = [periodic(ctx, 'lease sweeper', () => sweepExpiredLeases(ctx)), periodic(ctx, 'retry scheduler', () => retryDueJobs(ctx))];
+  return {
+    async stop() {
+      await Promise.all(parts.map((p) => p.stop()));
+    },
+  };
 }

@@ -124,6 +124,48 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_workers_files': {
+      async up(db: Kysely<any>) {
+        // Buildbox workers as they introduce themselves (POST /api/v1/workers/hello).
+        await withId(db.schema.createTable('workers'), dialect)
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('arch', 'text', (c) => c.notNull())
+          .addColumn('dist', 'text')
+          .addColumn('format', 'text')
+          .addColumn('suites', 'text', (c) => c.notNull().defaultTo('[]'))
+          .addColumn('backend', 'text')
+          .addColumn('slots', 'integer', (c) => c.notNull().defaultTo(1))
+          .addColumn('state', 'text', (c) => c.notNull().defaultTo('idle'))
+          .addColumn('current_jobs', 'text', (c) => c.notNull().defaultTo('[]'))
+          .addColumn('version', 'text')
+          .addColumn('principal', 'text')
+          .addColumn('first_seen', 'text', (c) => c.notNull())
+          .addColumn('last_seen', 'text', (c) => c.notNull())
+          .execute();
+        // The librarian's index; the bytes live under <dataDir>/files/<sha1[0:2]>/<sha1>.
+        await db.schema
+          .createTable('files')
+          .addColumn('sha1', 'text', (c) => c.primaryKey())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        // No foreign key to job: deleting a job must not be blocked by its artifacts.
+        await withId(db.schema.createTable('artifacts'), dialect)
+          .addColumn('job_id', 'integer', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('sha1', 'text', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('artifacts_job_name', ['job_id', 'name'])
+          .execute();
+        // Set when a cancel was requested for a leased Building job: heartbeats then answer stop.
+        await db.schema.alterTable('job').addColumn('cancel_requested_at', 'text').execute();
+        await db.schema.createIndex('job_lease').on('job').columns(['status', 'lease_expires_at']).execute();
+        await db.schema.createIndex('job_retry').on('job').columns(['status', 'retry_at']).execute();
+      },
+    },
   };
 }
 

@@ -33,6 +33,8 @@ export interface JobTable {
   attempts: Generated<number>;
   /** DEPFAIL back-off: Blocked jobs are republished once this time has passed. */
   retry_at: string | null;
+  /** A cancel was requested while a worker held the lease; its heartbeats then answer stop. */
+  cancel_requested_at: Generated<string | null>;
 }
 export interface JobStatusTable {
   id: Generated<number>;
@@ -86,6 +88,42 @@ export interface OutboxTable {
   dead_at: string | null;
 }
 export interface MetaTable { key: string; value: string }
+export interface WorkerTable {
+  id: Generated<number>;
+  name: string;
+  arch: string;
+  dist: string | null;
+  format: string | null;
+  /** JSON array of suite names. */
+  suites: string;
+  backend: string | null;
+  slots: number;
+  /** What the worker last said it was doing: idle, building or stopping. */
+  state: string;
+  /** JSON array of the job ids the worker last said it was building. */
+  current_jobs: string;
+  version: string | null;
+  /** The user or token name the worker authenticated as. */
+  principal: string | null;
+  first_seen: string;
+  last_seen: string;
+}
+export interface FileTable {
+  sha1: string;
+  sha256: string;
+  /** bigint: PostgreSQL returns it as a string. */
+  size: number | string;
+  created_at: string;
+}
+export interface ArtifactTable {
+  id: Generated<number>;
+  job_id: number;
+  name: string;
+  sha1: string;
+  sha256: string;
+  size: number | string;
+  created_at: string;
+}
 
 export interface Database {
   arch: Named;
@@ -107,6 +145,9 @@ export interface Database {
   tokens: TokenTable;
   outbox: OutboxTable;
   meta: MetaTable;
+  workers: WorkerTable;
+  files: FileTable;
+  artifacts: ArtifactTable;
 }
 
 export type LookupTable = 'arch' | 'buildclients' | 'distribution' | 'format' | 'status' | 'suite' | 'buildenv';

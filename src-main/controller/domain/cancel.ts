@@ -8,6 +8,7 @@ import { compareVersions } from '@shared/version-compare';
 import { appendStatus, type StatusChange } from './job-status';
 import { enqueueCancelRequest } from './outbox';
 import { jobModel, loadJob } from './models';
+import { nowText } from '../db/time';
 
 export interface CancelEffects {
   changes: StatusChange[];
@@ -27,6 +28,8 @@ export async function cancelJob(ctx: Ctx, tx: Transaction<Database>, jobId: numb
   if (!row) return;
   if (row.j_status === 'Building' && row.bc_name) {
     await enqueueCancelRequest(tx, jobId, row.bc_name, cancelRequest(jobModel(row), ctx.config.webHost));
+    // A leased job also learns of it from its next heartbeat (workers without a command queue).
+    await tx.updateTable('job').set({ cancel_requested_at: nowText() }).where('id', '=', jobId).where('lease_owner', 'is not', null).execute();
     fx.cancelRequests++;
     return;
   }
