@@ -2,6 +2,7 @@
 import type { Db } from './db/connect';
 import type { EventBus } from './events';
 import type { Logger } from './logger';
+import type { OutboxStats } from './dispatch/outbox-publisher';
 
 export interface ControllerConfig {
   /** `<host>:<port>` put into every message's web_host, as pyBit does. */
@@ -29,6 +30,8 @@ export interface Ctx {
   statuses: StatusCache;
   /** Liveness of a client's exclusive command queue (pyBit's `/buildd/<name>/status`). */
   isQueueHeld(queue: string): Promise<boolean>;
+  /** The outbox publisher's counters, when there is a broker (for /metrics). */
+  outboxStats?: () => OutboxStats;
 }
 
 export interface StatusCache {

@@ -102,7 +102,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
 
     let publisher: OutboxPublisher | null = null;
     if (link) {
-      publisher = new OutboxPublisher({ db, link, log, events, ...opts.publisher });
+      const p = (publisher = new OutboxPublisher({ db, link, log, events, ...opts.publisher }));
+      ctx.outboxStats = () => p.stats();
       link.start();
       publisher.start();
     }

@@ -3,8 +3,15 @@ import type { Db } from './db/connect';
 import type { StatusCache } from './context';
 
 export function createStatusCache(db: Db): StatusCache {
-  let map: Promise<Map<string, number>> | null = null;
   const load = async () => new Map((await db.kysely.selectFrom('status').select(['id', 'name']).execute()).map((r) => [r.name, r.id] as const));
+  // Loaded eagerly (now and on invalidate), never lazily: id() is called inside transactions,
+  // and on SQLite a first load there would wait for the one connection the transaction holds.
+  const eager = () => {
+    const p = load();
+    p.catch(() => {}); // a failed load is retried by the next id()
+    return p;
+  };
+  let map: Promise<Map<string, number>> | null = eager();
   return {
     async id(name) {
       map ??= load();
@@ -16,7 +23,7 @@ export function createStatusCache(db: Db): StatusCache {
       }
     },
     invalidate() {
-      map = null;
+      map = eager();
     },
   };
 }

@@ -25,11 +25,13 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export async function openDatabase(url: string, opts: { migrate?: boolean } = {}): Promise<Db> {
   let db: Db;
+  let pgSchema: string | undefined;
   if (isPostgresUrl(url)) {
     const u = new URL(url);
     const schema = u.searchParams.get('schema');
     u.searchParams.delete('schema');
     if (schema && !SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name in database URL: ${schema}`);
+    pgSchema = schema ?? undefined;
     const connectionString = u.toString();
     if (schema) {
       const c = new pg.Client({ connectionString });
@@ -73,6 +75,6 @@ export async function openDatabase(url: string, opts: { migrate?: boolean } = {}
       },
     };
   }
-  if (opts.migrate !== false) await migrate(db.kysely, db.dialect);
+  if (opts.migrate !== false) await migrate(db.kysely, db.dialect, pgSchema);
   return db;
 }

@@ -166,6 +166,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('job_retry').on('job').columns(['status', 'retry_at']).execute();
       },
     },
+    '0004_api_indexes': {
+      async up(db: Kysely<any>) {
+        // The oldest Waiting job (/api/v1/stats, /metrics) without scanning every Waiting row.
+        await db.schema.createIndex('job_status_updated').on('job').columns(['status', 'updated_at']).execute();
+      },
+    },
   };
 }
 
@@ -176,8 +182,10 @@ class InlineProvider implements MigrationProvider {
   }
 }
 
-export async function migrate(db: Kysely<any>, dialect: Dialect): Promise<void> {
-  const migrator = new Migrator({ db, provider: new InlineProvider(dialect) });
+export async function migrate(db: Kysely<any>, dialect: Dialect, schema?: string): Promise<void> {
+  // Kysely looks for its lock table in every schema unless told which one: with several
+  // schemas on one server (tests, benchmarks) another schema's table would be taken for ours.
+  const migrator = new Migrator({ db, provider: new InlineProvider(dialect), ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
