@@ -19,6 +19,10 @@ export interface ControllerConfig {
   retryMaxSeconds?: number;
   /** How often the lease sweeper and the retry scheduler look for due jobs (default 2000 ms). */
   sweepIntervalMs?: number;
+  /** launchpad-buildd style builders: time between scans of one builder (default 5000 ms; 0 = no scanning). */
+  scanIntervalMs?: number;
+  /** How long a cancelled build on such a builder may take to abort (default 180 s). */
+  builderCancelTimeoutMs?: number;
 }
 
 export interface Ctx {

@@ -43,6 +43,9 @@ export interface ControllerOptions {
   retryBaseSeconds?: number;
   retryMaxSeconds?: number;
   sweepIntervalMs?: number;
+  /** Builder scanner (ControllerConfig). */
+  scanIntervalMs?: number;
+  builderCancelTimeoutMs?: number;
   logLevel?: 'debug' | 'info' | 'warn' | 'silent';
   /** Outbox publisher tuning (tests). */
   publisher?: { pollMs?: number; retryBaseMs?: number };
@@ -82,6 +85,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       retryBaseSeconds: opts.retryBaseSeconds,
       retryMaxSeconds: opts.retryMaxSeconds,
       sweepIntervalMs: opts.sweepIntervalMs,
+      scanIntervalMs: opts.scanIntervalMs,
+      builderCancelTimeoutMs: opts.builderCancelTimeoutMs,
     };
     const ctx: Ctx = {
       db,

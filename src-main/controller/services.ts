@@ -6,6 +6,7 @@ import type { Ctx } from './context';
 import type { OutboxPublisher } from './dispatch/outbox-publisher';
 import { sweepExpiredLeases } from './domain/lease-sweeper';
 import { retryDueJobs } from './domain/retry-scheduler';
+import { BuilddManager } from './lp/scanner';
 
 export interface ServiceDeps {
   ctx: Ctx;
@@ -50,6 +51,12 @@ function periodic(ctx: Ctx, name: string, task: () => Promise<unknown>): Service
 export function startServices(deps: ServiceDeps): Services {
   const { ctx } = deps;
   const parts = [periodic(ctx, 'lease sweeper', () => sweepExpiredLeases(ctx)), periodic(ctx, 'retry scheduler', () => retryDueJobs(ctx))];
+  // The buildd-manager for launchpad-buildd style builders (a scan interval of 0 turns it off).
+  if (ctx.config.scanIntervalMs !== 0) {
+    const builders = new BuilddManager(ctx, { intervalMs: ctx.config.scanIntervalMs, cancelTimeoutMs: ctx.config.builderCancelTimeoutMs });
+    builders.start();
+    parts.push(builders);
+  }
   return {
     async stop() {
       await Promise.all(parts.map((p) => p.stop()));

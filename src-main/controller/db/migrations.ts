@@ -166,6 +166,64 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('job_retry').on('job').columns(['status', 'retry_at']).execute();
       },
     },
+    '0006_builders': {
+      async up(db: Kysely<any>) {
+        // launchpad-buildd-style builders the controller drives over XML-RPC (the buildd-manager).
+        await withId(db.schema.createTable('builders'), dialect)
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('arch', 'text', (c) => c.notNull())
+          .addColumn('virtualised', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('manual', 'integer', (c) => c.notNull().defaultTo(0))
+          // Launchpad's builderok: a disabled builder is never contacted.
+          .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+          .addColumn('failure_notes', 'text')
+          .addColumn('failure_count', 'integer', (c) => c.notNull().defaultTo(0))
+          // CLEAN, DIRTY or CLEANING; a new builder is cleaned before its first job.
+          .addColumn('clean_status', 'text', (c) => c.notNull().defaultTo('DIRTY'))
+          .addColumn('last_status', 'text')
+          .addColumn('version', 'text')
+          .addColumn('last_seen', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        // Launchpad's BuildQueue side of a job: which builder runs it under which cookie, its log
+        // tail, and the job's own failure count (kept across resets, for judge_failure).
+        await db.schema
+          .createTable('builder_jobs')
+          .addColumn('job_id', 'integer', (c) => c.primaryKey())
+          .addColumn('builder_id', 'integer')
+          .addColumn('cookie', 'text')
+          .addColumn('failure_count', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('logtail', 'text')
+          .addColumn('dispatched_at', 'text')
+          .addColumn('abort_sent_at', 'text')
+          .execute();
+        await db.schema.createIndex('builder_jobs_builder').on('builder_jobs').column('builder_id').execute();
+        // Chroot tarballs in the librarian per (suite, arch, build environment; '' = any).
+        await withId(db.schema.createTable('chroots'), dialect)
+          .addColumn('suite_id', 'integer', (c) => c.notNull().references('suite.id'))
+          .addColumn('arch_id', 'integer', (c) => c.notNull().references('arch.id'))
+          .addColumn('environment', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('sha1', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('chroots_target', ['suite_id', 'arch_id', 'environment'])
+          .execute();
+        // The files of an uploaded source package (the .dsc included), keyed by the .dsc's SHA-1:
+        // what a dispatch puts on a builder with ensurepresent.
+        await db.schema
+          .createTable('source_files')
+          .addColumn('dsc_sha1', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('sha1', 'text', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('source_files_pk', ['dsc_sha1', 'name'])
+          .execute();
+      },
+    },
     '0004_api_indexes': {
       async up(db: Kysely<any>) {
         // The oldest Waiting job (/api/v1/stats, /metrics) without scanning every Waiting row.

@@ -125,6 +125,52 @@ export interface ArtifactTable {
   created_at: string;
 }
 
+export interface BuilderTable {
+  id: Generated<number>;
+  name: string;
+  url: string;
+  arch: string;
+  virtualised: number;
+  manual: number;
+  enabled: number;
+  failure_notes: string | null;
+  failure_count: Generated<number>;
+  /** CLEAN, DIRTY or CLEANING (Launchpad's BuilderCleanStatus). */
+  clean_status: Generated<string>;
+  last_status: string | null;
+  version: string | null;
+  last_seen: string | null;
+  created_at: string;
+  updated_at: string;
+}
+export interface BuilderJobTable {
+  job_id: number;
+  builder_id: number | null;
+  cookie: string | null;
+  failure_count: Generated<number>;
+  logtail: string | null;
+  dispatched_at: string | null;
+  abort_sent_at: string | null;
+}
+export interface ChrootTable {
+  id: Generated<number>;
+  suite_id: number;
+  arch_id: number;
+  /** Build environment name; '' = any. */
+  environment: string;
+  sha1: string;
+  name: string;
+  size: number | string;
+  created_at: string;
+}
+export interface SourceFileTable {
+  dsc_sha1: string;
+  name: string;
+  sha1: string;
+  sha256: string;
+  size: number | string;
+}
+
 export interface Database {
   arch: Named;
   buildclients: BuildClientTable;
@@ -148,6 +194,10 @@ export interface Database {
   workers: WorkerTable;
   files: FileTable;
   artifacts: ArtifactTable;
+  builders: BuilderTable;
+  builder_jobs: BuilderJobTable;
+  chroots: ChrootTable;
+  source_files: SourceFileTable;
 }
 
 export type LookupTable = 'arch' | 'buildclients' | 'distribution' | 'format' | 'status' | 'suite' | 'buildenv';

@@ -4,8 +4,14 @@ import type { FastifyInstance } from 'fastify';
 import type { AuthDeps } from '../pybit/common';
 import { registerReadApi } from './read-api';
 import { registerWorkerApi } from './worker-api';
+import { registerBuildersApi } from './builders-api';
+import { registerChrootsApi } from './chroots-api';
+import { registerUploadsApi } from './uploads-api';
 
 export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
   registerReadApi(app, deps);
   registerWorkerApi(app, deps);
+  registerBuildersApi(app, deps);
+  registerChrootsApi(app, deps);
+  registerUploadsApi(app, deps);
 }
