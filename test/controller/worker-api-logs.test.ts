@@ -192,6 +192,16 @@ describe.each(DIALECTS)('worker logs and artifacts ($name)', ({ make }) => {
     expect(again.events.at(-1)!.event).toBe('end');
   });
 
+  it('ends open log streams when the controller shuts down', async () => {
+    const id = await building();
+    await w.putLog(id, 'build_client_a', 0, 'partial\n');
+    const sse = readSse(`${w.t.url}${workerPaths.logStream(id)}`);
+    await waitFor('the catch-up chunk', () => sse.text() === 'partial\n');
+    await w.t.c.close(); // would wait for ever if the stream stayed open
+    await sse.done;
+    expect(sse.ended()).toBe(true);
+  });
+
   it('starts the log of a new attempt at offset 0 and keeps the old one aside', async () => {
     const id = await building();
     await w.putLog(id, 'build_client_a', 0, 'first attempt\n');
