@@ -152,7 +152,8 @@ export class AmqpConsumer implements JobTransport {
   }
 
   private async connect(): Promise<void> {
-    const conn = await amqp.connect(this.opts.url, { noDelay: true, timeout: 10_000 });
+    // connection_name shows in the broker's management tools which worker a connection is.
+    const conn = await amqp.connect(this.opts.url, { noDelay: true, timeout: 10_000, clientProperties: { connection_name: `buildbox-worker ${this.opts.clientName}` } });
     const session: Session = { conn, build: null as unknown as Channel, command: null as unknown as Channel, consumerTags: [], closed: false };
     conn.on('error', (err: Error) => this.opts.log(`AMQP connection error: ${err.message}`));
     conn.on('close', () => this.onClose(session));

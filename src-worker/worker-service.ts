@@ -292,6 +292,7 @@ export class WorkerService {
     let streamer: LogStreamer | null = null;
     let logPath: string | null = null;
     let lastStatus = 'Building';
+    let beatFailed = false;
     const beat = setInterval(() => {
       client.heartbeat(job.jobId).then(
         (h) => {
@@ -304,7 +305,11 @@ export class WorkerService {
             r.abort.abort();
           }
         },
-        () => {}, // unreachable controller: keep building; the lease decides
+        (err: unknown) => {
+          // An unreachable controller: keep building; the lease decides. Say so once.
+          if (!beatFailed) this.log(`job ${job.jobId}: heartbeat failed (${(err as Error).message}); still building`);
+          beatFailed = true;
+        },
       );
     }, heartbeatMs);
     const reporter: BuildReporter = {

@@ -35,8 +35,13 @@ export class SourceServer {
     return new SourceServer(root, await serveDirectory(root));
   }
 
-  git(spec: PackageSpec & { name: string }): ServedGit {
+  /** `slowSeconds`: the build step also sleeps this long (a build that is still running when a test acts). */
+  git(spec: PackageSpec & { name: string; slowSeconds?: number | string }): ServedGit {
     const t = writeSourceTree(join(this.root, 'trees'), spec);
+    if (spec.slowSeconds) {
+      const rules = join(t.tree, 'debian', 'rules');
+      writeFileSync(rules, readFileSync(rules, 'utf8').replace('\ttouch built-stamp', `\tsleep ${spec.slowSeconds}\n\ttouch built-stamp`));
+    }
     const repo = makeGitRepo(t.tree, this.root, t.name);
     return { name: t.name, version: t.version, marker: t.marker, uri: `${this.server.url}/${t.name}.git`, commit: repo.commit, tree: t.tree, bare: repo.bare };
   }

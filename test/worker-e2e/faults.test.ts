@@ -1,0 +1,124 @@
+// Faults with real processes: a worker killed with SIGKILL mid-build, and the broker dropping
+// every worker connection mid-run. No job may be lost, stuck in Building, or finished twice.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildQueueName } from '../../src-shared/pybit-models';
+import { uniqueName } from '../helpers/db';
+import { HOST_ARCH, processesMatching, tempDirs } from '../worker/helpers';
+import { Broker, startWorker, stopAll, until, type Proc } from './harness';
+import { TestController } from './controller-harness';
+import { SourceServer } from './sources';
+
+const dirs = tempDirs();
+let sources: SourceServer;
+let broker: Broker;
+const queues: string[] = [];
+const markers: string[] = [];
+const FINAL = ['Done', 'Failed', 'Cancelled', 'Uploaded'];
+
+beforeAll(async () => {
+  broker = await Broker.connect();
+  sources = await SourceServer.start(dirs.make('bb-e2e-src-'));
+});
+
+afterEach(async () => {
+  await stopAll();
+  // Builds orphaned by a SIGKILLed worker keep running in their own process groups.
+  for (const m of markers.splice(0)) for (const p of processesMatching(m)) process.kill(p.pid, 'SIGKILL');
+});
+
+afterAll(async () => {
+  for (const q of queues) await broker.deleteQueue(q);
+  await broker.close();
+  await sources.close();
+  dirs.cleanup();
+});
+
+async function setup(leaseSeconds: number, workers: number) {
+  const suite = uniqueName('bbfault');
+  queues.push(buildQueueName('Debian', HOST_ARCH, suite, 'deb'));
+  const ctl = await TestController.start({ leaseSeconds });
+  await ctl.addTarget(suite, HOST_ARCH);
+  const procs: Array<{ proc: Proc; name: string }> = [];
+  for (let i = 0; i < workers; i++) {
+    const clientId = uniqueName(`f${i}`);
+    const proc = startWorker({ clientId, suite, arch: HOST_ARCH, buildroot: dirs.make('bb-e2e-root-'), controller: ctl.url, token: ctl.workerToken });
+    procs.push({ proc, name: `build_client_${clientId}` });
+  }
+  for (const p of procs) await p.proc.waitFor(/ready:/);
+  return { ctl, suite, procs };
+}
+
+/** Broker-side connection ids of the given workers (named `buildbox-worker <client name>`). */
+// rabbitmqctl runs asynchronously: the controller lives in this process and must keep answering
+// heartbeats while the (slow) command runs.
+const run = promisify(execFile);
+
+async function workerConnections(names: string[]): Promise<string[]> {
+  const { stdout: out } = await run('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties'], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('<') && names.some((n) => l.includes(`"buildbox-worker ${n}"`)))
+    .map((l) => l.split('\t')[0]);
+}
+
+describe('faults', () => {
+  it('kill -9 of a worker mid-build: the job is built by the other worker once the lease expires', async () => {
+    const { ctl, suite, procs } = await setup(3, 2);
+    try {
+      // A unique duration, so that the test can find (and finally kill) this build's sleep alone.
+      const slow = (4 + Math.floor(Math.random() * 1e6) / 1e7).toFixed(7);
+      const g = sources.git({ name: 'bbfault-slow', variant: 'ok', slowSeconds: slow });
+      markers.push(`sleep ${slow}`);
+      const id = await ctl.submit({ ...g, method: 'git', uri: g.uri, vcsId: g.commit, suite, arch: HOST_ARCH });
+      await until(async () => (await ctl.job(id)).status === 'Building' && (await ctl.job(id)).client !== null, 100);
+      const first = (await ctl.job(id)).client!;
+      const victim = procs.find((p) => p.name === first)!;
+      const survivor = procs.find((p) => p.name !== first)!;
+      victim.proc.child.kill('SIGKILL');
+      await victim.proc.exited;
+
+      await until(async () => FINAL.includes((await ctl.job(id)).status), 200);
+      const j = await ctl.job(id);
+      expect(j.status).toBe('Done');
+      expect(j.client).toBe(survivor.name);
+      // Building twice (first worker, then the second), one final status.
+      expect(j.history.filter((s) => s === 'Building').length).toBe(2);
+      expect(j.history.filter((s) => FINAL.includes(s))).toEqual(['Done']);
+    } finally {
+      await ctl.close();
+    }
+  });
+
+  it('rabbitmqctl close_connection mid-run: every job reaches a final state exactly once', async () => {
+    const { ctl, suite, procs } = await setup(5, 2);
+    try {
+      const ids: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const g = sources.git({ name: `bbfault-many${i}`, variant: 'ok', slowSeconds: 1 });
+        ids.push(await ctl.submit({ ...g, method: 'git', uri: g.uri, vcsId: g.commit, suite, arch: HOST_ARCH }));
+      }
+      // Once some job is building, drop every worker connection (twice, a little apart).
+      await until(async () => (await Promise.all(ids.map((id) => ctl.job(id)))).some((j) => j.status === 'Building'), 100);
+      for (let round = 0; round < 2; round++) {
+        const conns = await workerConnections(procs.map((p) => p.name));
+        expect(conns.length).toBeGreaterThan(0);
+        for (const c of conns) await run('rabbitmqctl', ['-q', 'close_connection', c, 'e2e test drops the connection']);
+        const lost = (p: { proc: Proc }) => p.proc.lines.filter((l) => l.includes('AMQP: connection') && l.includes('lost')).length;
+        await until(() => procs.every((p) => lost(p) > round));
+        await until(async () => (await workerConnections(procs.map((p) => p.name))).length === procs.length, 1000);
+      }
+      await until(async () => (await Promise.all(ids.map((id) => ctl.job(id)))).every((j) => FINAL.includes(j.status)), 250);
+      for (const id of ids) {
+        const j = await ctl.job(id);
+        expect(j.status, `job ${id}`).toBe('Done');
+        expect(j.history.filter((s) => FINAL.includes(s)), `job ${id}: ${j.history.join(' → ')}`).toEqual(['Done']);
+      }
+      // Both workers are still alive and connected.
+      for (const p of procs) expect(p.proc.child.exitCode).toBe(null);
+    } finally {
+      await ctl.close();
+    }
+  });
+});
