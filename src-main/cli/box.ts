@@ -27,12 +27,13 @@ interface BoxFlags extends ControllerFlags {
   buildroot?: string;
   chroots?: string;
   workerArch?: string;
+  workerId?: string;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** Can we open an AMQP connection right now? */
-async function brokerReachable(url: string): Promise<boolean> {
+export async function brokerReachable(url: string): Promise<boolean> {
   try {
     const c = await amqp.connect(url, { noDelay: true, timeout: 3000 });
     c.on('error', () => {});
@@ -56,7 +57,7 @@ async function localWorkerToken(db: Db, name: string): Promise<string> {
  * Feeds the embedded queue from the controller's outbox (the rows the AMQP publisher would
  * send), marking them sent as they are handed over. Single-flight; kicked by `outbox.pending`.
  */
-function drainOutboxInto(c: Controller, q: EmbeddedQueue): { stop(): void } {
+export function drainOutboxInto(c: Controller, q: EmbeddedQueue): { stop(): void } {
   const db = c.ctx.db;
   let running: Promise<void> | null = null;
   let again = false;
@@ -122,6 +123,7 @@ export function registerBox(program: Command): void {
     .option('--buildroot <dir>', 'local worker work directory (default <data-dir>/worker)')
     .option('--chroots <dir>', 'chroot tarballs for sbuild (default ~/.cache/sbuild)')
     .option('--worker-arch <arch>', 'architecture the local worker builds (default: the host)')
+    .option('--worker-id <id>', 'client id of the local worker: its command queue is build_client_<id> (default box-<host name>)')
     .action(async (o: BoxFlags) => {
       let embedded: EmbeddedQueue | null = null;
       const amqpUrl = o.amqp;
@@ -147,7 +149,7 @@ export function registerBox(program: Command): void {
           backend = listChroots(chroots).length > 0 ? 'sbuild' : 'dpkg';
           if (backend === 'dpkg') process.stdout.write(`No sbuild chroot in ${chroots}: the local worker builds on this host (dpkg backend, no isolation). Make one with 'buildbox chroot create --suite <suite>'.\n`);
         }
-        const clientId = `box-${hostname().split('.')[0].replace(/[^A-Za-z0-9._-]/g, '-')}`;
+        const clientId = o.workerId ?? `box-${hostname().split('.')[0].replace(/[^A-Za-z0-9._-]/g, '-')}`;
         const token = await localWorkerToken(c.ctx.db, `local worker ${clientId}`);
         const args = [
           'worker',
