@@ -1,5 +1,5 @@
 // Small building blocks shared by the screens.
-import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { cloneElement, isValidElement, useEffect, useId, useRef, useState, type ReactElement, type ReactNode } from 'react';
 import { ApiError } from '../lib/http';
 
 export function errorText(e: unknown): string {
@@ -110,19 +110,26 @@ export function ConfirmButton({
   );
 }
 
-/** A labelled form field with its own error beside it. */
-export function Field({ label, error, children, hint }: { label: string; error?: string | null; children: ReactNode; hint?: ReactNode }) {
+/** A labelled form field with its own error beside it (the label names only the control). */
+export function Field({ label, error, children, hint }: { label: string; error?: string | null; children: ReactElement<{ id?: string; 'aria-describedby'?: string; 'aria-invalid'?: boolean }>; hint?: ReactNode }) {
+  const id = useId();
+  const errId = `${id}-err`;
+  const control = isValidElement(children)
+    ? cloneElement(children, { id: children.props.id ?? id, 'aria-describedby': error ? errId : undefined, 'aria-invalid': error ? true : undefined })
+    : children;
   return (
-    <label className="field">
-      <span className="label">{label}</span>
-      {children}
+    <div className="field">
+      <label className="label" htmlFor={children.props.id ?? id}>
+        {label}
+      </label>
+      {control}
       {hint ? <span className="hint">{hint}</span> : null}
       {error ? (
-        <span className="error" role="alert">
+        <span className="error" role="alert" id={errId}>
           {error}
         </span>
       ) : null}
-    </label>
+    </div>
   );
 }
 

@@ -94,7 +94,9 @@ export class Http {
     }
     let res: Response;
     try {
-      res = await fetch(this.url(path, opts.query), { method, headers, body, signal: opts.signal });
+      // No cookies are used; 'omit' also stops the browser from popping up its own Basic-auth
+      // dialog when pyBit's routes answer 401 with a Basic challenge.
+      res = await fetch(this.url(path, opts.query), { method, headers, body, signal: opts.signal, credentials: 'omit' });
     } catch (e) {
       if ((e as Error).name === 'AbortError') throw e;
       throw new ApiError(0, `cannot reach the controller at ${this.conn.baseUrl} (${(e as Error).message})`);

@@ -1,5 +1,4 @@
-// The Jobs screen over 2,000 jobs: filters, counts, paging by scrolling, bulk cancel, and
-// pyBit's /job.htm opening the same screen.
+// The Jobs screen over 2,000 jobs: filters, counts, paging by scrolling, and bulk cancel.
 import { expect, test } from '@playwright/test';
 import { ok, openLoggedIn, parallel, rest, seedTargets, shot, startServer, submit, unique, type Server } from './helpers';
 
@@ -81,18 +80,4 @@ test('filter and page through 2,000 jobs, then bulk-cancel a selection', async (
   await expect(page.getByTestId('jobs-total')).toHaveText('0 jobs');
   const after = (await ok(rest(s, 'GET', `/api/v1/jobs/${id}`, { auth: false }), 'job')).json<{ status: string }>();
   expect(after.status).toBe('Cancelled');
-});
-
-test("pyBit's /job.htm and /dashboard.htm open the matching screens", async ({ page }) => {
-  await page.goto(`${s.url}/job.htm`);
-  await expect(page.getByRole('heading', { name: 'Jobs', level: 1 })).toBeVisible();
-  await expect(page).toHaveURL(/\/ui\/jobs$/);
-  await page.goto(`${s.url}/dashboard.htm`);
-  await expect(page.getByRole('heading', { name: 'Dashboard', level: 1 })).toBeVisible();
-  await expect(page.getByTestId('count-Waiting')).not.toHaveText('0');
-  await page.screenshot(shot('dashboard'));
-  // The REST routes beside the pages are untouched.
-  const job = await rest(s, 'GET', '/job/1', { auth: false });
-  expect(job.status).toBe(200);
-  expect(job.json()['py/object']).toBe('pybit.models.Job');
 });
