@@ -1,0 +1,108 @@
+// `npm run bench [-- section …]`: runs every section (or the named ones) and prints one table per
+// section — each figure beside the floor measured in the same run, the ratio, the goal, and
+// PASS/MISS. Speed lives here, never in tests. Tuning by environment:
+//   BENCH_SECONDS (length of each controller run, default 3), BENCH_SEED (seeded submissions,
+//   default 5000), BENCH_MESSAGES (raw AMQP round trips, default 500), BENCH_JOBS (dispatch
+//   jobs, default 500), BENCH_WORKER_SECONDS (dispatch time box, default 90), BENCH_DIALECTS
+//   (controller databases, default sqlite,postgres), BENCH_SECTION_TIMEOUT (seconds, default 600),
+//   BENCH_QUIET=1 (no progress on stderr).
+import { Scope } from './lib/env';
+import { formatTable, type SectionResult } from './lib/report';
+import { controllerSection } from './sections/controller';
+import { dispatchSection } from './sections/dispatch';
+
+function envNumber(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got '${v}'`);
+  return n;
+}
+
+/** BENCH_DIALECTS=sqlite,postgres (default both). */
+function dialects(): Array<'sqlite' | 'postgres'> {
+  const v = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',').map((d) => d.trim()).filter(Boolean);
+  const bad = v.filter((d) => d !== 'sqlite' && d !== 'postgres');
+  if (bad.length || v.length === 0) throw new Error(`BENCH_DIALECTS: expected sqlite and/or postgres, got '${process.env.BENCH_DIALECTS}'`);
+  return v as Array<'sqlite' | 'postgres'>;
+}
+
+interface Section {
+  name: string;
+  title: string;
+  run(scope: Scope): Promise<SectionResult>;
+}
+
+const SECTIONS: Section[] = [
+  {
+    name: 'controller',
+    title: 'controller: pyBit submissions (issue 3)',
+    run: (scope) =>
+      controllerSection(scope, {
+        seconds: envNumber('BENCH_SECONDS', 3),
+        seedPackages: envNumber('BENCH_SEED', 5000),
+        dialects: dialects(),
+      }),
+  },
+  {
+    name: 'dispatch',
+    title: 'dispatch: submit → claimed by a worker (issue 4)',
+    run: (scope) =>
+      dispatchSection(scope, {
+        messages: envNumber('BENCH_MESSAGES', 500),
+        jobs: envNumber('BENCH_JOBS', 500),
+        workerSeconds: envNumber('BENCH_WORKER_SECONDS', 90),
+      }),
+  },
+];
+
+async function main(): Promise<number> {
+  const wanted = process.argv.slice(2).filter((a) => a !== '--');
+  const unknown = wanted.filter((w) => !SECTIONS.some((s) => s.name === w));
+  if (unknown.length) {
+    process.stderr.write(`unknown section(s): ${unknown.join(', ')}; known: ${SECTIONS.map((s) => s.name).join(', ')}\n`);
+    return 2;
+  }
+  const chosen = wanted.length ? SECTIONS.filter((s) => wanted.includes(s.name)) : SECTIONS;
+  let failed = 0;
+  const started = performance.now();
+  for (const s of chosen) {
+    const scope = new Scope();
+    const t0 = performance.now();
+    let out: string;
+    // A hung section (a lost confirm, a stuck request) must end the bench with an error, with
+    // its queues and schemas removed, rather than hang it.
+    const limitMs = envNumber('BENCH_SECTION_TIMEOUT', 600) * 1000;
+    const watchdog = setTimeout(() => {
+      process.stderr.write(`${s.name}: no result after ${limitMs / 1000} s; cleaning up and exiting\n`);
+      const forced = setTimeout(() => process.exit(1), 15_000);
+      forced.unref();
+      void scope.cleanup().finally(() => process.exit(1));
+    }, limitMs);
+    watchdog.unref();
+    try {
+      const res = await s.run(scope);
+      out = formatTable(s.title, res);
+    } catch (e) {
+      failed++;
+      out = `== ${s.title} ==\nFAILED: ${(e as Error).stack ?? String(e)}`;
+    } finally {
+      clearTimeout(watchdog);
+      await scope.cleanup().catch((e) => {
+        failed++;
+        process.stderr.write(`${s.name}: ${(e as Error).message}\n`);
+      });
+    }
+    process.stdout.write(`${out}\n  (${((performance.now() - t0) / 1000).toFixed(1)} s)\n\n`);
+  }
+  process.stdout.write(`bench done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  },
+);
