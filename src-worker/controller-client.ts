@@ -5,6 +5,7 @@ import {
   ClaimResponse,
   HeartbeatResponse,
   WorkerConflict,
+  WorkerHelloResponse,
   workerPaths,
   type FinishRequest,
   type WorkerHello,
@@ -62,12 +63,12 @@ export class ControllerClient {
    * Says hello, which also tells whether this controller speaks /api/v1: 404/405 means a plain
    * pyBit controller. Throws on transport errors (the caller retries) and on 401/403.
    */
-  async hello(hello: WorkerHello): Promise<'buildbox' | 'pybit'> {
+  async hello(hello: WorkerHello): Promise<{ mode: 'buildbox' | 'pybit'; helloEverySeconds?: number }> {
     const r = await this.call('POST', workerPaths.hello, hello);
-    if (r.status === 404 || r.status === 405) return 'pybit';
+    if (r.status === 404 || r.status === 405) return { mode: 'pybit' };
     if (r.status === 401 || r.status === 403) throw new HttpStatusError(r.status, r.text, 'the controller refused the worker token');
-    await this.ok('hello', r);
-    return 'buildbox';
+    const body = WorkerHelloResponse.safeParse(await this.ok('hello', r));
+    return { mode: 'buildbox', helloEverySeconds: body.success ? body.data.heartbeatSeconds : undefined };
   }
 
   async claim(jobId: number): Promise<ClaimResult> {

@@ -25,6 +25,7 @@ import { LogStreamer } from './log-streamer';
 import { PybitClient, pybitStatusFor } from './pybit-compat';
 import { runCommand } from './run-command';
 import type { WorkerConfig } from './worker-config';
+import type { WorkerHello } from '@shared/worker-api';
 
 export interface WorkerServiceOptions {
   config: WorkerConfig;
@@ -60,6 +61,9 @@ export class WorkerService {
   private readonly modes = new Map<string, { mode: Mode; at: number }>();
   private readonly recentlyCancelled = new Set<number>();
   private readonly stopping = new AbortController();
+  /** Fires some time after stop(): final reports stop retrying so that the process can exit. */
+  private readonly giveUp = new AbortController();
+  private readonly helloTimers = new Map<string, NodeJS.Timeout>();
   private readonly finished: Promise<void>[] = [];
   /** A workspace could not be removed: take no more jobs (pyBit's FATAL_ERROR, without the wedge on restart). */
   private wedged = false;
@@ -94,12 +98,15 @@ export class WorkerService {
   async stop(): Promise<void> {
     if (this.stopping.signal.aborted) return;
     this.stopping.abort();
+    for (const t of this.helloTimers.values()) clearInterval(t);
+    const giveUp = setTimeout(() => this.giveUp.abort(), 30_000);
     await this.transport.setCredit(0).catch(() => {});
     for (const r of this.running.values()) {
       r.stopReason ??= 'shutdown';
       r.abort.abort();
     }
     await Promise.allSettled(this.finished);
+    clearTimeout(giveUp);
     await this.transport.stop();
   }
 
@@ -132,30 +139,47 @@ export class WorkerService {
     return new PybitClient({ baseUrl: base, token: this.cfg.token });
   }
 
+  private hello(): WorkerHello {
+    return {
+      name: this.cfg.clientName,
+      arch: this.cfg.arch,
+      dist: this.cfg.dist,
+      format: this.cfg.format,
+      suites: this.cfg.suites,
+      backend: this.cfg.backend,
+      slots: this.cfg.slots,
+      state: this.stopping.signal.aborted ? 'stopping' : this.running.size ? 'building' : 'idle',
+      currentJobs: [...this.running.keys()],
+      version: this.opts.version,
+    };
+  }
+
   /** Probes with a hello; a plain pyBit controller answers 404. Cached, re-probed every 5 minutes. */
   private async modeFor(base: string): Promise<Mode> {
     const cached = this.modes.get(base);
     if (cached && Date.now() - cached.at < 300_000) return cached.mode;
     const client = this.buildboxClient(base);
-    const mode = await withRetry(
-      () =>
-        client.hello({
-          name: this.cfg.clientName,
-          arch: this.cfg.arch,
-          dist: this.cfg.dist,
-          format: this.cfg.format,
-          suites: this.cfg.suites,
-          backend: this.cfg.backend,
-          slots: this.cfg.slots,
-          state: this.running.size ? 'building' : 'idle',
-          currentJobs: [...this.running.keys()],
-          version: this.opts.version,
-        }),
-      { signal: this.stopping.signal, onRetry: (e, n) => n === 1 && this.log(`controller ${base} unreachable (${(e as Error).message}); retrying`) },
-    );
+    const res = await withRetry(() => client.hello(this.hello()), {
+      signal: this.stopping.signal,
+      onRetry: (e, n) => n === 1 && this.log(`controller ${base} unreachable (${(e as Error).message}); retrying`),
+    });
+    const mode = res.mode;
     if (cached?.mode !== mode) this.log(mode === 'buildbox' ? `controller ${base}: Buildbox /api/v1` : `controller ${base}: no /api/v1, using pyBit's protocol`);
     this.modes.set(base, { mode, at: Date.now() });
+    if (mode === 'buildbox') this.keepSayingHello(base, res.helloEverySeconds ?? 30);
     return mode;
+  }
+
+  /** An idle worker stays listed as online only if it says hello every so often. */
+  private keepSayingHello(base: string, seconds: number): void {
+    if (this.helloTimers.has(base)) return;
+    const t = setInterval(() => {
+      this.buildboxClient(base)
+        .hello(this.hello())
+        .catch(() => {}); // unreachable now: the next one will do
+    }, Math.max(1, seconds) * 1000);
+    t.unref();
+    this.helloTimers.set(base, t);
   }
 
   // ---- messages ----
@@ -258,7 +282,7 @@ export class WorkerService {
   private async pybitCancelled(jobId: number, webHost: string | null): Promise<void> {
     const base = this.cfg.controller ?? (webHost ? `http://${webHost}` : null);
     if (!base) return;
-    await withRetry(() => this.pybitClient(base).putStatus(jobId, 'Cancelled'), { deadlineMs: 60_000, signal: this.stopping.signal }).catch((err) =>
+    await withRetry(() => this.pybitClient(base).putStatus(jobId, 'Cancelled'), { deadlineMs: 60_000, signal: this.giveUp.signal }).catch((err) =>
       this.log(`job ${jobId}: PUT Cancelled failed: ${(err as Error).message}`),
     );
   }
@@ -346,12 +370,12 @@ export class WorkerService {
     const stoppedForLease = r.stopReason === 'lease' && !r.cancelled;
     try {
       if (s && !stoppedForLease) {
-        await s.stop().catch(() => withRetry(() => s.flush(), { ...FINAL_REPORT_RETRY, deadlineMs: 600_000, signal: this.stopping.signal }));
+        await s.stop().catch(() => withRetry(() => s.flush(), { ...FINAL_REPORT_RETRY, deadlineMs: 600_000, signal: this.giveUp.signal }));
         const lp = logPath as string | null;
         if (lp) {
           const p = lp;
           const dg = await digestFile(p);
-          await withRetry(() => client.uploadArtifact(job.jobId, { name: basename(p), path: p, sha256: dg.sha256 }), { ...FINAL_REPORT_RETRY, deadlineMs: 600_000, signal: this.stopping.signal });
+          await withRetry(() => client.uploadArtifact(job.jobId, { name: basename(p), path: p, sha256: dg.sha256 }), { ...FINAL_REPORT_RETRY, deadlineMs: 600_000, signal: this.giveUp.signal });
         }
       }
     } catch (err) {
@@ -365,6 +389,7 @@ export class WorkerService {
     try {
       const code = await withRetry(() => client.finish(job.jobId, { status, result: category, details }), {
         ...FINAL_REPORT_RETRY,
+        signal: this.giveUp.signal,
         onRetry: (e, n) => n === 1 && this.log(`job ${job.jobId}: reporting ${status} failed (${(e as Error).message}); retrying until the controller answers`),
       });
       this.log(`job ${job.jobId}: ${status} (${category}${details ? `: ${details}` : ''})${code >= 400 ? ` — the controller refused it with HTTP ${code}` : ''}`);
@@ -439,7 +464,7 @@ export class WorkerService {
       return; // Cancelled was PUT when the CancelRequest came
     }
     try {
-      await withRetry(() => client.putStatus(job.jobId, status), FINAL_REPORT_RETRY);
+      await withRetry(() => client.putStatus(job.jobId, status), { ...FINAL_REPORT_RETRY, signal: this.giveUp.signal });
     } catch (err) {
       this.log(`job ${job.jobId}: PUT ${status} failed: ${(err as Error).message}`);
     }
