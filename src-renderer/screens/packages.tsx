@@ -148,12 +148,16 @@ export function InstancesScreen() {
       master: fd.get('slave') !== 'on',
     });
   };
+  // Shown at once; undone if the controller refuses.
+  const [pendingMaster, setPendingMaster] = useState<Record<number, boolean>>({});
   const toggle = async (id: number, master: boolean) => {
     setRowErrors(({ [id]: _, ...r }) => r);
+    setPendingMaster((p) => ({ ...p, [id]: master }));
     try {
       await api.setMaster(id, master);
       refresh();
     } catch (e) {
+      setPendingMaster(({ [id]: _, ...p }) => p);
       setRowErrors((r) => ({ ...r, [id]: errorText(e) }));
     }
   };
@@ -239,8 +243,13 @@ export function InstancesScreen() {
               <td>{i.build_env?.name ?? '—'}</td>
               <td>
                 <label className="check">
-                  <input type="checkbox" checked={i.master} onChange={(e) => void toggle(i.id, e.target.checked)} aria-label={`master flag of instance ${i.id}`} />
-                  {i.master ? 'master' : 'slave'}
+                  <input
+                    type="checkbox"
+                    checked={pendingMaster[i.id] ?? i.master}
+                    onChange={(e) => void toggle(i.id, e.target.checked)}
+                    aria-label={`master flag of instance ${i.id}`}
+                  />
+                  {(pendingMaster[i.id] ?? i.master) ? 'master' : 'slave'}
                 </label>
                 {rowErrors[i.id] ? <span className="error" role="alert">{rowErrors[i.id]}</span> : null}
               </td>
