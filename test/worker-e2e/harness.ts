@@ -35,7 +35,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
   const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
   const onLine = (l: string) => {
     lines.push(l);
-    if (process.env.BUILDBOX_TEST_VERBOSE) process.stderr.write(`[${child.pid}] ${l}\n`);
+    if (process.env.BUILDBOX_TEST_VERBOSE) process.stderr.write(`${new Date().toISOString().slice(11, 23)} [${child.pid}] ${l}\n`);
     for (const w of [...waiters]) {
       if (w.re.test(l)) {
         waiters.splice(waiters.indexOf(w), 1);
