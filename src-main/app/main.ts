@@ -119,6 +119,9 @@ async function start(): Promise<void> {
   showWindow(ctx);
 }
 
+// Tests and side-by-side profiles: a user data directory of their own (also the lock's scope).
+if (process.env.BUILDBOX_USER_DATA_DIR) app.setPath('userData', process.env.BUILDBOX_USER_DATA_DIR);
+
 if (!app.requestSingleInstanceLock()) {
   // Another instance runs already; it gets the 'second-instance' event and shows its window.
   app.quit();

@@ -234,7 +234,8 @@ export function forkProcess(modulePath: string, args: string[] = [], opts: ForkO
       done = true;
       exitCb?.(code, signal);
     };
-    child.on('exit', (code, signal) => finish(code, signal));
+    // 'close' comes after 'exit' once stdout and stderr are drained: the last lines are in.
+    child.on('close', (code, signal) => finish(code, signal));
     child.on('error', (err) => {
       outputs.forEach((cb) => cb(`failed to start: ${err.message}`));
       if (child.pid === undefined) finish(null, null);

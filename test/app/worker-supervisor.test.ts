@@ -1,0 +1,148 @@
+// The local worker supervisor with real child processes: restart with exponential back-off,
+// crash counting, the back-off starting over after a healthy run, stop (SIGTERM, then SIGKILL),
+// a spawn that throws, and the state reports the renderer receives.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { WorkerState } from '@shared/desktop-bridge';
+import { forkProcess, WorkerSupervisor, type WorkerSupervisorOptions } from '../../src-main/app/worker-supervisor';
+import { tempDir } from '../helpers/db';
+import { waitFor } from '../helpers/controller';
+
+const FAKE = fileURLToPath(new URL('./fixtures/fake-worker.mjs', import.meta.url));
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('WorkerSupervisor', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  function setup(env: Record<string, string>, opts: Partial<WorkerSupervisorOptions> = {}) {
+    const d = tempDir('buildbox-sup-');
+    const starts = join(d.dir, 'starts');
+    const states: WorkerState[] = [];
+    const sup = new WorkerSupervisor({
+      spawn: forkProcess(FAKE, ['--x'], { env: { ...process.env, FAKE_STARTS_FILE: starts, ...env } }),
+      minDelayMs: 50,
+      maxDelayMs: 200,
+      healthyAfterMs: 60_000,
+      stopGraceMs: 5_000,
+      ...opts,
+    });
+    sup.onState((s) => states.push(s));
+    cleanups.push(async () => {
+      await sup.stop();
+      d.cleanup();
+    });
+    const up = () => sup.state().status === 'running' && sup.state().recentOutput.some((l) => l.startsWith('fake worker'));
+    const startCount = () => (existsSync(starts) ? readFileSync(starts, 'utf8').trim().split('\n').length : 0);
+    return { sup, states, startCount, up };
+  }
+
+  it('restarts a crashing worker with doubling delays up to the cap, counting crashes', async () => {
+    const { sup, states, startCount } = setup({ FAKE_CRASH_AFTER_MS: '0', FAKE_EXIT_CODE: '7' });
+    sup.start();
+    await waitFor('five starts', () => startCount() >= 5);
+    const delays = states.filter((s) => s.status === 'backoff').map((s) => s.restartInMs);
+    expect(delays.slice(0, 4)).toEqual([50, 100, 200, 200]);
+    const backoff = states.find((s) => s.status === 'backoff')!;
+    expect(backoff.lastExit).toMatchObject({ code: 7, signal: null });
+    expect(backoff.detail).toMatch(/exited with code 7; restarting in 1 s/);
+    expect(backoff.recentOutput.some((l) => l.startsWith('fake worker'))).toBe(true);
+    expect(backoff.recentOutput).toContain('token unset');
+    const last = sup.state();
+    expect(last.crashes).toBeGreaterThanOrEqual(4);
+    expect(last.consecutiveCrashes).toBe(last.crashes);
+    // The sequence of states is starting → running → backoff → starting → …
+    const seq = states.map((s) => s.status);
+    expect(seq.slice(0, 4)).toEqual(['starting', 'running', 'backoff', 'starting']);
+  });
+
+  it('starts the back-off over after the worker ran long enough to count as healthy', async () => {
+    const { sup, states } = setup({ FAKE_CRASH_AFTER_MS: '400' }, { healthyAfterMs: 150, minDelayMs: 30, maxDelayMs: 10_000 });
+    sup.start();
+    await waitFor('three crashes', () => sup.state().crashes >= 3);
+    const backoffs = states.filter((s) => s.status === 'backoff');
+    expect(backoffs.map((s) => s.restartInMs)).toEqual(backoffs.map(() => 30));
+    expect(backoffs.every((s) => s.consecutiveCrashes === 1)).toBe(true);
+  });
+
+  it('stop() sends SIGTERM, reports stopped, and no restart follows', async () => {
+    const { sup, startCount, up } = setup({});
+    sup.start();
+    await waitFor('running', up);
+    const pid = sup.state().pid!;
+    expect(isAlive(pid)).toBe(true);
+    await sup.stop();
+    expect(sup.state()).toMatchObject({ status: 'stopped', pid: null, crashes: 0, restartInMs: null });
+    expect(sup.state().recentOutput).toContain('stopping on SIGTERM');
+    expect(isAlive(pid)).toBe(false);
+    expect(startCount()).toBe(1);
+    // Started again, it is a fresh process.
+    sup.start();
+    await waitFor('running again', () => up() && sup.state().recentOutput.some((l) => l.startsWith(`fake worker ${sup.state().pid} `)));
+    expect(sup.state().pid).not.toBe(pid);
+    await sup.stop('disabled', 'turned off in the settings');
+    expect(sup.state()).toMatchObject({ status: 'disabled', detail: 'turned off in the settings' });
+    expect(startCount()).toBe(2);
+  });
+
+  it('stop() during the back-off cancels the pending restart', async () => {
+    const { sup, startCount } = setup({ FAKE_CRASH_AFTER_MS: '0' }, { minDelayMs: 60_000, maxDelayMs: 60_000 });
+    sup.start();
+    await waitFor('back-off', () => sup.state().status === 'backoff');
+    expect(sup.state().restartInMs).toBe(60_000);
+    await sup.stop();
+    expect(sup.state()).toMatchObject({ status: 'stopped', restartInMs: null, crashes: 1 });
+    expect(startCount()).toBe(1);
+  });
+
+  it('a worker that ignores SIGTERM is killed after the grace period', async () => {
+    const { sup, up } = setup({ FAKE_IGNORE_TERM: '1' }, { stopGraceMs: 300 });
+    sup.start();
+    await waitFor('running', up);
+    const pid = sup.state().pid!;
+    await sup.stop();
+    expect(isAlive(pid)).toBe(false);
+    expect(sup.state().lastExit).toMatchObject({ signal: 'SIGKILL' });
+    expect(sup.state().recentOutput).toContain('ignoring SIGTERM');
+    expect(sup.state().status).toBe('stopped');
+  });
+
+  it('a worker killed from outside is restarted', async () => {
+    const { sup, startCount, up } = setup({});
+    sup.start();
+    await waitFor('running', up);
+    process.kill(sup.state().pid!, 'SIGKILL');
+    await waitFor('restarted', () => startCount() === 2 && sup.state().status === 'running');
+    expect(sup.state()).toMatchObject({ crashes: 1, lastExit: { signal: 'SIGKILL' } });
+  });
+
+  it('a spawn that throws is a crash with the reason, retried with back-off', async () => {
+    let calls = 0;
+    const sup = new WorkerSupervisor({
+      spawn: () => {
+        calls++;
+        throw new Error('no worker entry');
+      },
+      minDelayMs: 20,
+      maxDelayMs: 40,
+    });
+    cleanups.push(() => sup.stop());
+    sup.start();
+    await waitFor('three attempts', () => calls >= 3);
+    expect(sup.state().detail).toMatch(/could not start: no worker entry/);
+    await sup.stop();
+    expect(sup.state().status).toBe('stopped');
+  });
+});
