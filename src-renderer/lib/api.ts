@@ -1,9 +1,11 @@
 // Every call the UI makes to the controller, in one place: the JSON API under /api/v1 for jobs,
 // stats, lookups and submissions, and pyBit's form routes for the writes that only they offer
 // (lookups, mappings, packages, package instances, build clients).
+import { createApiClient, ApiError as SharedApiError, type ApiClient, type EventStream } from '@shared/api-client';
 import {
   API_PREFIX,
   CANCEL_ALL_CONFIRMATION,
+  type ApiEvent,
   type BulkCancelResponse,
   type CancelJobResponse,
   type JobDetail,
@@ -82,7 +84,12 @@ export interface LogRange {
 export const LOG_RANGE_BYTES = 256 * 1024;
 
 export class Api {
-  constructor(readonly http: Http) {}
+  private readonly client: ApiClient;
+  constructor(readonly http: Http) {
+    const cred = http.credential;
+    const basic = cred && !cred.startsWith('bbx_') && cred.includes(':') ? { username: cred.slice(0, cred.indexOf(':')), password: cred.slice(cred.indexOf(':') + 1) } : undefined;
+    this.client = createApiClient({ baseUrl: http.baseUrl, token: basic ? undefined : cred || undefined, basic });
+  }
 
   get baseUrl(): string {
     return this.http.baseUrl;
@@ -91,35 +98,48 @@ export class Api {
     return this.http.loggedIn;
   }
 
-  // ---- /api/v1 reads
-  listJobs(params: JobListParams, signal?: AbortSignal): Promise<JobListResponse> {
-    return this.http.get(`${API_PREFIX}/jobs`, { ...params, counts: params.counts ? 1 : undefined } as never, signal);
+  // ---- /api/v1 through the shared typed client (responses checked against the shared schemas)
+  private async v1<T>(fn: (c: ApiClient) => Promise<T>, write = false): Promise<T> {
+    if (write && !this.loggedIn) throw new ApiError(401, 'log in first: enter a token or user:password on the Settings screen');
+    try {
+      return await fn(this.client);
+    } catch (e) {
+      if (e instanceof SharedApiError) {
+        throw new ApiError(e.statusCode, e.statusCode === 0 ? `cannot reach the controller at ${this.baseUrl} (${e.message})` : e.message);
+      }
+      throw e;
+    }
   }
-  getJob(id: number, signal?: AbortSignal): Promise<JobDetail> {
-    return this.http.get(`${API_PREFIX}/jobs/${id}`, undefined, signal);
+  listJobs(params: JobListParams, _signal?: AbortSignal): Promise<JobListResponse> {
+    return this.v1((c) => c.listJobs(params));
   }
-  stats(signal?: AbortSignal): Promise<StatsResponse> {
-    return this.http.get(`${API_PREFIX}/stats`, undefined, signal);
+  getJob(id: number, _signal?: AbortSignal): Promise<JobDetail> {
+    return this.v1((c) => c.getJob(id));
   }
-  lookups(signal?: AbortSignal): Promise<LookupsResponse> {
-    return this.http.get(`${API_PREFIX}/lookups`, undefined, signal);
+  stats(_signal?: AbortSignal): Promise<StatsResponse> {
+    return this.v1((c) => c.stats());
   }
-
-  // ---- /api/v1 writes
+  lookups(_signal?: AbortSignal): Promise<LookupsResponse> {
+    return this.v1((c) => c.lookups());
+  }
   submitJob(body: SubmitJobRequest): Promise<SubmitJobResponse> {
-    return this.http.json('POST', `${API_PREFIX}/jobs`, { json: body, auth: true });
+    return this.v1((c) => c.submitJob(body), true);
   }
   cancelJob(id: number): Promise<CancelJobResponse> {
-    return this.http.json('POST', `${API_PREFIX}/jobs/${id}/cancel`, { auth: true });
+    return this.v1((c) => c.cancelJob(id), true);
   }
   retryJob(id: number): Promise<RetryJobResponse> {
-    return this.http.json('POST', `${API_PREFIX}/jobs/${id}/retry`, { auth: true });
+    return this.v1((c) => c.retryJob(id), true);
   }
   cancelJobs(ids: number[]): Promise<BulkCancelResponse> {
-    return this.http.json('POST', `${API_PREFIX}/jobs/cancel`, { json: { ids }, auth: true });
+    return this.v1((c) => c.cancelJobs({ ids }), true);
   }
   cancelAll(): Promise<BulkCancelResponse> {
-    return this.http.json('POST', `${API_PREFIX}/jobs/cancel`, { json: { all: true, confirm: CANCEL_ALL_CONFIRMATION }, auth: true });
+    return this.v1((c) => c.cancelJobs({ all: true, confirm: CANCEL_ALL_CONFIRMATION }), true);
+  }
+  /** The live event stream (reconnects by itself until closed). */
+  events(handlers: { onEvent(e: ApiEvent): void; onOpen(): void; onError(): void }): EventStream {
+    return this.client.events({ onEvent: (r) => handlers.onEvent(r.event), onOpen: handlers.onOpen, onError: handlers.onError });
   }
 
   // ---- workers, logs, artifacts

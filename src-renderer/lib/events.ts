@@ -1,10 +1,9 @@
-// Live updates: one EventSource on /api/v1/events for the whole UI. Events invalidate the
+// Live updates: one subscription to /api/v1/events (the shared client's stream) for the whole UI. Events invalidate the
 // queries they affect; bursts (a submission fanning out, a bulk cancel) are coalesced so that a
 // thousand events cause one refetch per query, not a thousand.
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { useQueryClient, type QueryKey } from '@tanstack/react-query';
 import type { ApiEvent } from '@shared/api';
-import { API_EVENT_TYPES } from '@shared/api';
 import { useApi } from './context';
 
 type Listener = (e: ApiEvent) => void;
@@ -61,23 +60,7 @@ export function useEventStream(): void {
       pending.set(JSON.stringify(key), key);
       timer ??= setTimeout(flush, COALESCE_MS);
     };
-    const es = new EventSource(api.eventsUrl());
-    es.onopen = () => {
-      setConnected(true);
-      // Anything may have changed while disconnected.
-      touch(['jobs']);
-      touch(['stats']);
-      touch(['workers']);
-    };
-    es.onerror = () => setConnected(false);
-    const handle = (raw: MessageEvent<string>) => {
-      let e: ApiEvent;
-      try {
-        e = JSON.parse(raw.data) as ApiEvent;
-      } catch {
-        return;
-      }
-      if (!e || typeof e !== 'object' || !('type' in e)) return;
+    const handle = (e: ApiEvent) => {
       switch (e.type) {
         case 'job.created':
         case 'job.status':
@@ -96,11 +79,20 @@ export function useEventStream(): void {
       }
       for (const l of listeners) l(e);
     };
-    es.onmessage = handle;
-    for (const t of API_EVENT_TYPES) es.addEventListener(t, handle as EventListener);
+    const stream = api.events({
+      onEvent: handle,
+      onOpen: () => {
+        setConnected(true);
+        // Anything may have changed while disconnected.
+        touch(['jobs']);
+        touch(['stats']);
+        touch(['workers']);
+      },
+      onError: () => setConnected(false),
+    });
     force((n) => n + 1);
     return () => {
-      es.close();
+      stream.close();
       setConnected(false);
       if (timer) clearTimeout(timer);
     };

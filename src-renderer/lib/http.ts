@@ -67,6 +67,9 @@ export class Http {
   get loggedIn(): boolean {
     return this.conn.token !== '';
   }
+  get credential(): string {
+    return this.conn.token;
+  }
 
   url(path: string, query?: Query): string {
     return `${this.conn.baseUrl}${path}${buildQuery(query)}`;
