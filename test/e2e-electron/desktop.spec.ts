@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // The desktop app in the real Electron runtime: one instance per user data directory, the
 // embedded controller reachable through the preload bridge only, a locked-down window (sandbox,
 // context isolation, no Node, strict CSP) and the UI rendered from app://.
@@ -23,6 +22,9 @@ function electronRuntime(): { path: string } | { reason: string } {
     return { reason: `the Electron runtime is not installed: ${(e as Error).message}` };
   }
 }
+
+// Code passed to page.evaluate runs in the page; the project compiles without DOM types.
+type PageWindow = { buildbox: Record<string, (...a: unknown[]) => Promise<any>>; require?: unknown; process?: unknown };
 
 const runtime = electronRuntime();
 if ('reason' in runtime) process.stdout.write(`desktop e2e skipped: ${runtime.reason}\n`);
@@ -59,16 +61,15 @@ test.describe('desktop app', () => {
     await page.waitForLoadState('domcontentloaded');
     expect(page.url()).toMatch(/^app:\/\/buildbox\//);
 
-    const shape = await page.evaluate(() => ({
-      keys: Object.keys((window as unknown as { buildbox: object }).buildbox).sort(),
-      require: typeof (window as unknown as { require?: unknown }).require,
-      process: typeof (window as unknown as { process?: unknown }).process,
-    }));
+    const shape = await page.evaluate(() => {
+      const w = globalThis as unknown as PageWindow;
+      return { keys: Object.keys(w.buildbox).sort(), require: typeof w.require, process: typeof w.process };
+    });
     expect(shape.keys).toEqual(['getConnection', 'getSettings', 'getWorkerState', 'notifyJobSubmitted', 'onConnectionChanged', 'onWorkerState', 'saveSettings', 'testConnection']);
     expect(shape.require).toBe('undefined');
     expect(shape.process).toBe('undefined');
 
-    const conn = await page.evaluate(() => (window as unknown as { buildbox: { getConnection(): Promise<{ baseUrl: string; token: string; mode: string }> } }).buildbox.getConnection());
+    const conn = (await page.evaluate(() => (globalThis as unknown as PageWindow).buildbox.getConnection())) as { baseUrl: string; token: string; mode: string };
     expect(conn.mode).toBe('embedded');
     expect(conn.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(conn.token).toMatch(/^bbx_/);
@@ -85,7 +86,7 @@ test.describe('desktop app', () => {
     // Sandboxed: the page cannot load Node modules even through the preload's realm.
     expect(await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows().length)).toBe(1);
 
-    const worker = await page.evaluate(() => (window as unknown as { buildbox: { getWorkerState(): Promise<{ status: string }> } }).buildbox.getWorkerState());
+    const worker = (await page.evaluate(() => (globalThis as unknown as PageWindow).buildbox.getWorkerState())) as { status: string };
     expect(['starting', 'running', 'backoff', 'disabled']).toContain(worker.status);
     await page.screenshot({ path: join(shots, 'desktop-dashboard.png') });
   });
@@ -97,6 +98,6 @@ test.describe('desktop app', () => {
     const second = await launch();
     const closed = new Promise<void>((r) => second.process().once('exit', () => r()));
     await closed;
-    expect(await page.evaluate(() => document.readyState)).toBe('complete');
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { readyState: string } }).document.readyState)).toBe('complete');
   });
 });
