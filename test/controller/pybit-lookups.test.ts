@@ -78,7 +78,7 @@ describe.each(DIALECTS)('pyBit lookups ($name)', ({ make }) => {
   });
 
   it('§10.4 PUT /arch without a name (or an empty one) is 400 and creates nothing', async () => {
-    for (const form of [{}, { name: '' }, { nom: 'x' }]) {
+    for (const form of [{}, { name: '' }, { nom: 'x' }] as Array<Record<string, string>>) {
       const r = await t.put('/arch', form);
       expect(r.status).toBe(400);
       expect(r.text).toMatch(/name/);

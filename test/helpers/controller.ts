@@ -47,7 +47,7 @@ export async function request(baseUrl: string, method: string, path: string, opt
   else if (opts.auth && 'user' in opts.auth) headers.authorization = basic(opts.auth.user, opts.auth.password);
   let body: string | Buffer | FormData | undefined;
   if (opts.form) {
-    body = new URLSearchParams(Object.entries(opts.form).map(([k, v]) => [k, String(v)])).toString();
+    body = new URLSearchParams(Object.entries(opts.form).map(([k, v]): [string, string] => [k, String(v)])).toString();
     headers['content-type'] = 'application/x-www-form-urlencoded';
   } else if (opts.json !== undefined) {
     body = JSON.stringify(opts.json);
