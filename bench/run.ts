@@ -1,7 +1,7 @@
 // `npm run bench [-- section …]`: runs every section (or the named ones) and prints one table per
 // section — each figure beside the floor measured in the same run, the ratio, the goal, and
 // PASS/MISS. Speed lives here, never in tests. Tuning by environment:
-//   BENCH_SECONDS (length of each controller run, default 3), BENCH_SEED (seeded submissions,
+//   BENCH_SECONDS (length of each controller run, default 5), BENCH_SEED (seeded submissions,
 //   default 5000), BENCH_MESSAGES (raw AMQP round trips, default 500), BENCH_JOBS (dispatch
 //   jobs, default 500), BENCH_WORKER_SECONDS (dispatch time box, default 90), BENCH_DIALECTS
 //   (controller databases, default sqlite,postgres), BENCH_SECTION_TIMEOUT (seconds, default 600),
@@ -39,7 +39,7 @@ const SECTIONS: Section[] = [
     title: 'controller: pyBit submissions (issue 3)',
     run: (scope) =>
       controllerSection(scope, {
-        seconds: envNumber('BENCH_SECONDS', 3),
+        seconds: envNumber('BENCH_SECONDS', 5),
         seedPackages: envNumber('BENCH_SEED', 5000),
         dialects: dialects(),
       }),

@@ -1,13 +1,14 @@
-// HTTP load generator, run in a worker thread so that building and parsing requests does not
-// share the controller's event loop. Plain JavaScript: a worker thread gets no TypeScript loader.
+// HTTP load generator, run as a child process so that building and parsing requests neither
+// shares the controller's event loop nor counts in the bench process's CPU time (which the bench
+// reports per submission). Plain JavaScript: no TypeScript loader needed.
 //
-// workerData: { url, method, headers, form, concurrency, durationMs, maxRequests }
+// Receives over IPC: { url, method, headers, form, concurrency, durationMs, maxRequests }
 //   form values may contain `{i}`, replaced by the request's sequence number (unique names).
-// Posts back: { count, errors, firstError, latencies: Float64Array (ms per request) }.
+// Sends back: { started: true } when it begins, then { count, errors, firstError, latencies: Float64Array (ms per request) }.
 import http from 'node:http';
-import { parentPort, workerData } from 'node:worker_threads';
 
-const { url, method, headers, form, concurrency, durationMs, maxRequests } = workerData;
+const spec = await new Promise((resolve) => process.once('message', resolve));
+const { url, method, headers, form, concurrency, durationMs, maxRequests } = spec;
 const target = new URL(url);
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
 
@@ -50,11 +51,13 @@ function once(i) {
   });
 }
 
-const latencies = new Float64Array(maxRequests);
+const latencies = new Float64Array(Math.min(maxRequests, 1_000_000));
 let next = 0;
 let count = 0;
 let errors = 0;
 let firstError = null;
+// The parent starts its clock (and CPU counters) on this message, not at fork time.
+process.send({ started: true });
 const deadline = performance.now() + durationMs;
 
 async function client() {
@@ -73,4 +76,4 @@ async function client() {
 await Promise.all(Array.from({ length: concurrency }, client));
 agent.destroy();
 const out = latencies.slice(0, count);
-parentPort.postMessage({ count, errors, firstError, latencies: out }, [out.buffer]);
+process.send({ count, errors, firstError, latencies: out }, () => process.disconnect());

@@ -1,5 +1,6 @@
-// Runs bench/lib/http-load.mjs in a worker thread and waits for its result.
-import { Worker } from 'node:worker_threads';
+// Runs bench/lib/http-load.mjs in a child process and waits for its result.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 export interface LoadSpec {
   url: string;
@@ -21,19 +22,24 @@ export interface LoadResult {
   latencies: Float64Array;
 }
 
-export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+/** `onStart` runs when the generator sends its first request (after its process started). */
+export function runLoad(spec: LoadSpec, onStart: () => void = () => {}): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(new URL('./http-load.mjs', import.meta.url), {
-      workerData: { method: 'POST', headers: {}, ...spec },
+    const child = fork(fileURLToPath(new URL('./http-load.mjs', import.meta.url)), [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: [],
     });
-    let done = false;
-    w.once('message', (m: LoadResult) => {
-      done = true;
-      resolve(m);
+    let result: LoadResult | null = null;
+    child.on('message', (m) => {
+      if ((m as { started?: boolean }).started) onStart();
+      else result = m as LoadResult;
     });
-    w.once('error', reject);
-    w.once('exit', (code) => {
-      if (!done) reject(new Error(`load generator exited with code ${code} before reporting`));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (result) resolve(result);
+      else reject(new Error(`load generator exited with code ${code} before reporting`));
     });
+    child.send({ method: 'POST', headers: {}, ...spec });
   });
 }

@@ -42,6 +42,8 @@ interface RunResult {
   latencies: Float64Array;
   /** Database statements per submission (PostgreSQL only; NaN otherwise). */
   statementsPerSub: number;
+  /** CPU time of this process (controller or floor; not the HTTP clients, not the servers) per submission. */
+  cpuMsPerSub: number;
 }
 
 function sqliteExec(db: SQLite.Database): SqlExec {
@@ -146,8 +148,9 @@ async function runController(scope: Scope, t: ControllerUnderTest, concurrency: 
   const prefix = suite.replace(/_/g, '-');
   progress(`controller ${t.dialect} ${tag}: ${concurrency} client(s) for ${ms} ms`);
   await waitUntil('an empty outbox before the run', () => drained(t.c), DRAIN_TIMEOUT_MS, 5);
-  const st0 = pgStatements();
-  const t0 = performance.now();
+  let st0 = 0;
+  let t0 = 0;
+  let cpu0 = process.cpuUsage();
   const load: LoadResult = await runLoad({
     url: `${t.c.url}/job/vcshook`,
     headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}` },
@@ -165,11 +168,16 @@ async function runController(scope: Scope, t: ControllerUnderTest, concurrency: 
     concurrency,
     durationMs: ms,
     maxRequests: 1_000_000,
+  }, () => {
+    st0 = pgStatements();
+    t0 = performance.now();
+    cpu0 = process.cpuUsage();
   });
   const st1 = pgStatements();
   progress(`  ${load.count} submissions sent (${load.errors} failed); waiting for the outbox to drain`);
   await waitUntil('the outbox to drain', () => drained(t.c), DRAIN_TIMEOUT_MS, 2);
   const elapsed = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   if (load.errors > 0) throw new Error(`${load.errors} of ${load.count} submissions failed; first: ${load.firstError}`);
   // The drain loop's own count queries are not the controller's work; publishing and marking
   // sent during the load are. Statements after the load ended are left out.
@@ -180,6 +188,7 @@ async function runController(scope: Scope, t: ControllerUnderTest, concurrency: 
     jobsPerSec: (load.count * JOBS_PER_SUBMISSION * 1000) / elapsed,
     latencies: load.latencies,
     statementsPerSub: t.dialect === 'postgres' ? (st1 - st0) / Math.max(1, load.count) : NaN,
+    cpuMsPerSub: (cpu.user + cpu.system) / 1000 / Math.max(1, load.count),
   };
 }
 
@@ -222,6 +231,7 @@ async function runFloor(scope: Scope, f: FloorUnderTest, concurrency: number, ms
     const latencies: number[] = [];
     let next = 0;
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const deadline = t0 + ms;
     const client = async () => {
       while (performance.now() < deadline) {
@@ -234,6 +244,7 @@ async function runFloor(scope: Scope, f: FloorUnderTest, concurrency: number, ms
     };
     await Promise.all(Array.from({ length: concurrency }, client));
     const elapsed = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
     const statements = writer.statements();
     // The floor publishes the master arch's message (the first queue) once per submission.
     await checkQueues(suite, (i) => (i === 0 ? latencies.length : 0));
@@ -243,6 +254,7 @@ async function runFloor(scope: Scope, f: FloorUnderTest, concurrency: number, ms
       jobsPerSec: (latencies.length * JOBS_PER_SUBMISSION * 1000) / elapsed,
       latencies: Float64Array.from(latencies),
       statementsPerSub: f.dialect === 'postgres' ? statements / Math.max(1, latencies.length) : NaN,
+      cpuMsPerSub: (cpu.user + cpu.system) / 1000 / Math.max(1, latencies.length),
     };
   } finally {
     await pub.close();
@@ -295,6 +307,14 @@ export async function controllerSection(scope: Scope, opts: ControllerBenchOptio
         goal: dialect === 'sqlite' ? { kind: 'ratio-min', min: 0.5, alsoMin: 1000 } : { kind: 'ratio-min', min: 0.5 },
       });
     }
+    const c16 = byC.get(16)!;
+    rows.push({
+      figure: `${label[dialect]}: CPU per submission (16 clients)`,
+      value: c16.ctl.cpuMsPerSub,
+      unit: 'ms',
+      floor: c16.floor.cpuMsPerSub,
+      goal: { kind: 'none' },
+    });
     const seq = byC.get(1)!;
     for (const p of [50, 99]) {
       rows.push({
@@ -306,7 +326,6 @@ export async function controllerSection(scope: Scope, opts: ControllerBenchOptio
       });
     }
     if (dialect === 'postgres') {
-      const c16 = byC.get(16)!;
       rows.push({
         figure: 'PostgreSQL: statements per submission',
         value: c16.ctl.statementsPerSub,
@@ -322,7 +341,8 @@ export async function controllerSection(scope: Scope, opts: ControllerBenchOptio
   notes.push(
     `each run: ${opts.seconds} s of submissions (unique package names, arch list \`any\` over a suite with ${BENCH_ARCHES.length} arches → ${JOBS_PER_SUBMISSION} jobs each), timed until every outbox row is confirmed by RabbitMQ and marked sent; queues checked to hold every message`,
     `floor: the same rows (package, per arch: packageinstance, job, Waiting history, buildrequest, outbox message) in one transaction straight through the driver, then one publish awaited until confirmed; no HTTP. SQLite: prepared statements; PostgreSQL: BEGIN + one multi-row INSERT per table + COMMIT, ${PG_POOL} connections at most (as the controller's pool)`,
-    `both databases seeded with ${opts.seedPackages} finished submissions and ANALYZEd before measuring; HTTP clients run in a worker thread with keep-alive connections`,
+    `both databases seeded with ${opts.seedPackages} finished submissions and ANALYZEd before measuring; HTTP clients run in a separate process with keep-alive connections`,
+    `CPU per submission: CPU time of the bench process (the controller, or the floor's driver and AMQP client) over the run, divided by submissions; the database and broker servers and the HTTP clients are not in it, so it is the figure least disturbed by other load on the machine`,
     `statements per submission: everything the process sent to PostgreSQL while the load ran (requests, outbox publisher), divided by submissions (16-client run)`,
   );
   return { rows, notes };

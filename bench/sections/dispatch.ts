@@ -96,7 +96,10 @@ function post(agent: http.Agent, url: string, auth: string, form: Record<string,
  * job's Building history row (written by the claim). The next job is submitted once the worker
  * has finished the previous one.
  */
-async function workerDispatch(scope: Scope, opts: DispatchBenchOptions): Promise<{ latencies: number[]; stopped: string | null }> {
+async function workerDispatch(
+  scope: Scope,
+  opts: DispatchBenchOptions,
+): Promise<{ latencies: number[]; posted: number[]; confirmed: number[]; fromOutbox: number[]; stopped: string | null; finals: Map<string, number> }> {
   const dataDir = scope.tempDir('buildbox-bench-dispatch-');
   const c = await startController({ db: join(dataDir, 'controller.db'), amqp: AMQP_URL, port: 0, dataDir, adminPassword: ADMIN_PASSWORD, logLevel: 'silent' });
   scope.onCleanup(() => c.close());
@@ -121,7 +124,7 @@ async function workerDispatch(scope: Scope, opts: DispatchBenchOptions): Promise
   let stderr = '';
   const worker: ChildProcess = spawn(
     process.execPath,
-    [CLI, 'worker', '--controller', c.url, '--token', token, '--amqp', AMQP_URL, '--backend', 'dry-run', '--suite', suite, '--arch', arch, '--client-id', clientId, '--buildroot', scope.tempDir('buildbox-bench-buildroot-')],
+    [CLI, 'worker', '--controller', c.url, '--token', token, '--amqp', AMQP_URL, '--backend', 'dry-run', '--dry-run', '--suite', suite, '--arch', arch, '--client-id', clientId, '--buildroot', scope.tempDir('buildbox-bench-buildroot-')],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   worker.stderr!.on('data', (d) => (stderr = (stderr + String(d)).slice(-2000)));
@@ -161,6 +164,12 @@ async function workerDispatch(scope: Scope, opts: DispatchBenchOptions): Promise
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const auth = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`;
   const latencies: number[] = [];
+  /** Where the time goes: POST answered; outbox row marked sent (after the broker's confirm, which for a persistent message can come after the worker already has it). */
+  const posted: number[] = [];
+  const confirmed: number[] = [];
+  /** Dispatch alone: outbox row written (in the submission's transaction) → claimed. */
+  const fromOutbox: number[] = [];
+  const finals = new Map<string, number>();
   const deadline = Date.now() + opts.workerSeconds * 1000;
   let stopped: string | null = null;
   try {
@@ -182,6 +191,7 @@ async function workerDispatch(scope: Scope, opts: DispatchBenchOptions): Promise
         uri: `http://git.invalid/${name}.git`,
         vcs_id: 'abc',
       });
+      posted.push(Date.now() - t0);
       const job = await k
         .selectFrom('job as j')
         .innerJoin('packageinstance as pi', 'pi.id', 'j.packageinstance_id')
@@ -194,7 +204,9 @@ async function workerDispatch(scope: Scope, opts: DispatchBenchOptions): Promise
         async () => {
           if (worker.exitCode !== null) throw new Error(`worker exited with code ${worker.exitCode}: ${stderr.trim()}`);
           const r = await k.selectFrom('job').select('status').where('id', '=', job.id).executeTakeFirstOrThrow();
-          return FINISHED.has(r.status);
+          if (!FINISHED.has(r.status)) return false;
+          finals.set(r.status, (finals.get(r.status) ?? 0) + 1);
+          return true;
         },
         60_000,
         5,
@@ -209,12 +221,15 @@ async function workerDispatch(scope: Scope, opts: DispatchBenchOptions): Promise
         .executeTakeFirst();
       if (!building) throw new Error(`job ${job.id} finished without a Building status`);
       latencies.push(fromDbTime(building.time).getTime() - t0);
+      const out = await k.selectFrom('outbox').select(['created_at', 'sent_at']).where('job_id', '=', job.id).orderBy('id').executeTakeFirst();
+      if (out?.sent_at) confirmed.push(fromDbTime(out.sent_at).getTime() - t0);
+      if (out) fromOutbox.push(fromDbTime(building.time).getTime() - fromDbTime(out.created_at).getTime());
       await sleep(10); // let the worker go idle again
     }
   } finally {
     agent.destroy();
   }
-  return { latencies, stopped };
+  return { latencies, posted, confirmed, fromOutbox, stopped, finals };
 }
 
 export async function dispatchSection(scope: Scope, opts: DispatchBenchOptions): Promise<SectionResult> {
@@ -242,7 +257,11 @@ export async function dispatchSection(scope: Scope, opts: DispatchBenchOptions):
     const n = r.latencies.length;
     rows.push({ figure: `submit → claimed by idle worker, p50 (${n} jobs)`, value: percentile(r.latencies, 50), unit: 'ms', floor: rawP50, goal: p50Goal });
     rows.push({ figure: `submit → claimed by idle worker, p99 (${n} jobs)`, value: percentile(r.latencies, 99), unit: 'ms', floor: rawP99, goal: { kind: 'none' } });
-    notes.push('dispatch: controller on SQLite + one `buildbox worker --backend dry-run`; from just before the POST to the Building history row written by the claim (1 ms resolution), one job at a time');
+    rows.push({ figure: '  submit → POST answered, p50', value: percentile(r.posted, 50), unit: 'ms', floor: null, goal: { kind: 'none' } });
+    rows.push({ figure: '  outbox row written → claimed, p50', value: percentile(r.fromOutbox, 50), unit: 'ms', floor: rawP50, goal: { kind: 'none' } });
+    rows.push({ figure: '  submit → outbox row marked sent, p50', value: percentile(r.confirmed, 50), unit: 'ms', floor: null, goal: { kind: 'none' } });
+    notes.push('dispatch: controller on SQLite + one `buildbox worker --backend dry-run --dry-run`; from just before the POST to the Building history row written by the claim (1 ms resolution), one job at a time');
+    notes.push(`dispatch: jobs ended ${[...r.finals].map(([st, n]) => `${st} ×${n}`).join(', ')}`);
     if (r.stopped) notes.push(`dispatch: stopped early (${r.stopped})`);
   } catch (e) {
     const note = `not measured: ${(e as Error).message.split('\n')[0]!.slice(0, 100)}`;
