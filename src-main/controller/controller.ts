@@ -1,6 +1,6 @@
 // Builds and starts one controller: database, outbox publisher, HTTP server. Every mode (serve,
 // box, the desktop app) starts exactly this; only options differ.
-import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyError, type FastifyReply } from 'fastify';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import { hostname } from 'node:os';
@@ -143,6 +143,18 @@ export function buildApp(ctx: Ctx, auth: Authenticator): FastifyInstance {
     logger: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     bodyLimit: 10 * 1024 * 1024,
+    // Errors Fastify raises before routing (a malformed %-escape in the path) skip the hooks and
+    // the error handler; answer them the same way: a 4xx naming the problem, with CORS headers.
+    frameworkErrors: (err, req, res) => {
+      const reply = res as unknown as FastifyReply;
+      const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      reply
+        .code(status)
+        .header('access-control-allow-origin', '*')
+        .header('access-control-allow-methods', 'GET, POST, PUT, DELETE, OPTIONS');
+      if (req.url.startsWith('/api/')) return reply.header('content-type', 'application/json').send(JSON.stringify({ error: err.message, statusCode: status }));
+      return reply.header('content-type', 'text/html').send(`${status} - ${err.message}`);
+    },
   });
   app.register(formbody);
   app.register(multipart, { attachFieldsToBody: 'keyValues', limits: { fileSize: 1024 * 1024, files: 20, fields: 100 } });
