@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/db';
-import { HOST_ARCH, startFace, startFarm, waitFor, type Face, type Farm } from './helpers';
+import { getBytes, HOST_ARCH, startFace, startFarm, waitFor, type Face, type Farm } from './helpers';
 
 let farm: Farm | null = null;
 const faces: Face[] = [];
@@ -39,7 +39,7 @@ describe.each(DIALECTS)('dispatch, build, collect, clean with the dpkg backend (
       expect.arrayContaining([`${pkg.name}_${pkg.version}_${HOST_ARCH}.deb`, `${pkg.name}_${pkg.version}_${HOST_ARCH}.changes`, `buildlog_Debian-${farm.suite}-${HOST_ARCH}.${pkg.name}_${pkg.version}_FULLYBUILT.txt`]),
     );
     for (const a of arts) {
-      const body = Buffer.from(await (await fetch(`${farm.url}/files/${a.sha1}/${encodeURIComponent(a.name)}`)).arrayBuffer());
+      const { body } = await getBytes(`${farm.url}/files/${a.sha1}/${encodeURIComponent(a.name)}`);
       expect(createHash('sha1').update(body).digest('hex')).toBe(a.sha1);
       if (a.name.startsWith('buildlog_')) expect(body.toString()).toContain('RUN: dpkg-buildpackage');
     }

@@ -3,6 +3,7 @@
 // backend), with a suite for the host architecture, uploads of generated source packages and a
 // registered chroot tarball.
 import { mkdirSync, readFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { startController, type Controller } from '../../src-main/controller/controller';
 import { startLpBuilder, type LpBuilderServer, type LpBuilderServerOptions } from '../../src-worker/lp-builder/server';
@@ -156,4 +157,19 @@ export async function startFace(opts: Partial<LpBuilderServerOptions> & { port?:
       t.cleanup();
     },
   };
+}
+
+/**
+ * GET a URL on a connection of its own (no keep-alive): a pooled keep-alive socket to the
+ * controller can hold up its close() for the keep-alive timeout.
+ */
+export function getBytes(url: string): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
 }

@@ -1,8 +1,10 @@
 // The buildd-manager when things go wrong, against real launchpad-buildd faces driven through
 // the scripted backend's FIFO: a builder restarted mid-build, a builder that faults on every
 // call, cancellation, manual and disabled builders.
+import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serializeFault } from '../../src-worker/lp-builder/xmlrpc';
 import { DIALECTS, sqliteTestDb } from '../helpers/db';
@@ -100,6 +102,21 @@ describe('buildd-manager recovery', () => {
     await f.send('RESULT OK');
     await waitFor('the job to be done', async () => (await farm!.job(jobId)).status === 'Done');
     expect(await farm.history(jobId)).toEqual(['Waiting', 'Building', 'Waiting', 'Building', 'Done']);
+  });
+
+  it('a builder that cannot fetch a file fails the dispatch: the job goes back to the queue', async () => {
+    farm = await startFarm(sqliteTestDb);
+    const chroot = (await farm.addChroot()).json();
+    // The librarian loses the chroot tarball: the builder's ensurepresent gets a 404.
+    rmSync(join(farm.dir, 'files', chroot.sha1.slice(0, 2), chroot.sha1));
+    const f = await face();
+    const jobId = await uploadOne(farm, 'bblp-nofetch');
+    await farm.addBuilder('nf', f.url);
+    const line = `nf (${f.url}) was unable to fetch file chroot.tar: Error accessing Librarian: HTTP Error 404: Not Found`;
+    await waitFor('the dispatch failure', () => farm!.lines.some((l) => l.includes(line)));
+    await waitFor('the job back in the queue', async () => (await farm!.job(jobId)).status === 'Waiting');
+    expect((await farm.history(jobId)).slice(0, 3)).toEqual(['Waiting', 'Building', 'Waiting']);
+    expect(await f.server.builder.status()).toEqual({ builder_status: 'BuilderStatus.IDLE' });
   });
 
   it('a builder faulting on every call is disabled after the thresholds; its job is built on another builder', async () => {

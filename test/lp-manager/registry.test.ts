@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../helpers/db';
-import { HOST_ARCH, startFarm, type Farm } from './helpers';
+import { getBytes, HOST_ARCH, startFarm, type Farm } from './helpers';
 
 let farm: Farm | null = null;
 afterEach(async () => {
@@ -88,8 +88,8 @@ describe.each(DIALECTS)('builders registry ($name)', ({ make }) => {
     const content = 'not really a chroot tarball';
     const sha1 = createHash('sha1').update(content).digest('hex');
     expect(up.json()).toMatchObject({ suite: farm.suite, arch: HOST_ARCH, environment: null, sha1, name: 'chroot.tar', size: content.length });
-    const got = await fetch(up.json().url);
-    expect(await got.text()).toBe(content);
+    const got = await getBytes(up.json().url);
+    expect(got.body.toString()).toBe(content);
 
     // The same target again replaces it; by SHA-1 of a stored file.
     const r = await farm.req('POST', '/api/v1/chroots', { json: { suite: farm.suite, arch: HOST_ARCH, sha1, name: 'other.tar' }, auth: true });

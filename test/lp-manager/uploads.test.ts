@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeSourcePackage } from '../fixtures/make-package';
 import { DIALECTS, uniqueName } from '../helpers/db';
-import { startFarm, type Farm } from './helpers';
+import { getBytes, startFarm, type Farm } from './helpers';
 
 let farm: Farm | null = null;
 afterEach(async () => {
@@ -46,7 +46,7 @@ describe.each(DIALECTS)('source uploads ($name)', ({ make }) => {
     expect(body.files.map((x: any) => x.name).sort()).toEqual(Object.keys(files).sort());
     // Every stored file is served back byte for byte at its URL.
     for (const fi of body.files) {
-      const got = Buffer.from(await (await fetch(fi.url)).arrayBuffer());
+      const got = (await getBytes(fi.url)).body;
       expect(sum('sha256', got)).toBe(sum('sha256', files[fi.name]!));
     }
     const br = await farm.c.ctx.db.kysely.selectFrom('buildrequest').selectAll().where('job', '=', body.jobIds[0]).executeTakeFirstOrThrow();

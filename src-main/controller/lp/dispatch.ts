@@ -3,7 +3,7 @@
 // has a chroot, claim it (the same atomic Waiting/Blocked → Building claim AMQP workers use),
 // make the builder fetch the chroot and every source file, then call build().
 import type { Ctx } from '../context';
-import { claimJob, WorkerConflictError } from '../domain/claim';
+import { claimJob, heartbeat, WorkerConflictError } from '../domain/claim';
 import { assign, cookieFor } from './build-queue';
 import { chrootFor } from './chroots';
 import { BuildDaemonError } from './judge-failure';
@@ -73,31 +73,50 @@ export async function findAndStartJob(ctx: Ctx, b: BuilderRow, client: BuilderCl
     await db.updateTable('builders').set({ clean_status: 'DIRTY' }).where('id', '=', b.id).execute();
     ctx.log.info(`Dispatching job ${r.id} (${cookie}) to ${b.name}`);
 
-    const lib = librarianFor(ctx);
-    const wanted = [{ name: chroot.name, sha1: chroot.sha1 }, ...files];
-    const answers = await Promise.all(wanted.map((f) => client.ensurepresent(f.sha1, lib.url(f.sha1, f.name), '', '')));
-    answers.forEach(([present, info], i) => {
-      if (!present) throw new BuildDaemonError(`${b.name} (${b.url}) was unable to fetch file ${wanted[i]!.name}: ${info}`);
-    });
-    const filemap = Object.fromEntries(files.map((f) => [f.name, f.sha1]));
-    const args = {
-      series: r.suite,
-      suite: r.suite,
-      ogrecomponent: 'main',
-      arch_tag: b.arch,
-      archive_purpose: 'PRIMARY',
-      arch_indep: Boolean(r.master),
-      // Virtual builders are reset after the build anyway.
-      fast_cleanup: Boolean(b.virtualised),
-      build_url: `${ctx.config.baseUrl}/api/v1/jobs/${r.id}`,
-    };
-    const res = await client.build(cookie, 'binarypackage', chroot.sha1, filemap, args);
-    if (!Array.isArray(res) || res[0] !== 'BuilderStatus.BUILDING') {
-      throw new BuildDaemonError(`${b.name} refused build ${cookie}: ${JSON.stringify(res)}`);
+    // ensurepresent may take long (a large chroot): keep the lease alive meanwhile.
+    const keepalive = setInterval(() => void heartbeat(ctx, r.id, b.name).catch(() => {}), Math.max(1000, (ctx.config.leaseSeconds * 1000) / 3));
+    try {
+      return await startOn(ctx, b, client, r, chroot, files, cookie);
+    } finally {
+      clearInterval(keepalive);
     }
-    // A successful dispatch clears the builder's failure count.
-    await db.updateTable('builders').set({ failure_count: 0 }).where('id', '=', b.id).execute();
-    return { jobId: r.id, cookie };
   }
   return null;
+}
+
+async function startOn(
+  ctx: Ctx,
+  b: BuilderRow,
+  client: BuilderClient,
+  r: { id: number; suite: string; master: number },
+  chroot: { sha1: string; name: string },
+  files: Array<{ name: string; sha1: string }>,
+  cookie: string,
+): Promise<Dispatched> {
+  const db = ctx.db.kysely;
+  const lib = librarianFor(ctx);
+  const wanted = [{ name: chroot.name, sha1: chroot.sha1 }, ...files];
+  const answers = await Promise.all(wanted.map((f) => client.ensurepresent(f.sha1, lib.url(f.sha1, f.name), '', '')));
+  answers.forEach(([present, info], i) => {
+    if (!present) throw new BuildDaemonError(`${b.name} (${b.url}) was unable to fetch file ${wanted[i]!.name}: ${info}`);
+  });
+  const filemap = Object.fromEntries(files.map((f) => [f.name, f.sha1]));
+  const args = {
+    series: r.suite,
+    suite: r.suite,
+    ogrecomponent: 'main',
+    arch_tag: b.arch,
+    archive_purpose: 'PRIMARY',
+    arch_indep: Boolean(r.master),
+    // Virtual builders are reset after the build anyway.
+    fast_cleanup: Boolean(b.virtualised),
+    build_url: `${ctx.config.baseUrl}/api/v1/jobs/${r.id}`,
+  };
+  const res = await client.build(cookie, 'binarypackage', chroot.sha1, filemap, args);
+  if (!Array.isArray(res) || res[0] !== 'BuilderStatus.BUILDING') {
+    throw new BuildDaemonError(`${b.name} refused build ${cookie}: ${JSON.stringify(res)}`);
+  }
+  // A successful dispatch clears the builder's failure count.
+  await db.updateTable('builders').set({ failure_count: 0 }).where('id', '=', b.id).execute();
+  return { jobId: r.id, cookie };
 }

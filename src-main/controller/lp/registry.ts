@@ -23,7 +23,7 @@ export async function getBuilder(ctx: Ctx, name: string): Promise<BuilderRow | u
 export async function builderInfo(ctx: Ctx, rows: BuilderRow[]): Promise<BuilderInfo[]> {
   const ids = rows.map((r) => r.id);
   const jobs = ids.length
-    ? await ctx.db.kysely.selectFrom('builder_jobs').selectAll().where('builder_id', 'in', ids).execute()
+    ? await ctx.db.kysely.selectFrom('builder_jobs as bj').innerJoin('job as j', 'j.id', 'bj.job_id').selectAll('bj').where('bj.builder_id', 'in', ids).execute()
     : [];
   const byBuilder = new Map(jobs.map((j) => [j.builder_id, j]));
   return rows.map((r) => {
@@ -98,7 +98,15 @@ export async function updateBuilder(ctx: Ctx, name: string, p: BuilderPatch): Pr
 export async function deleteBuilder(ctx: Ctx, name: string): Promise<void> {
   const row = await getBuilder(ctx, name);
   if (!row) throw new HttpError(404, `no builder named '${name}'`);
-  const job = await ctx.db.kysely.selectFrom('builder_jobs').select('job_id').where('builder_id', '=', row.id).executeTakeFirst();
+  const job = await ctx.db.kysely
+    .selectFrom('builder_jobs as bj')
+    .innerJoin('job as j', 'j.id', 'bj.job_id')
+    .select('bj.job_id')
+    .where('bj.builder_id', '=', row.id)
+    .executeTakeFirst();
   if (job) throw new HttpError(409, `builder '${name}' is building job ${job.job_id}; disable it first (its job then goes back to the queue)`);
-  await ctx.db.kysely.deleteFrom('builders').where('id', '=', row.id).where((eb) => eb.not(eb.exists(eb.selectFrom('builder_jobs').select('job_id').where('builder_id', '=', row.id)))).execute();
+  await ctx.db.kysely.transaction().execute(async (tx) => {
+    await tx.updateTable('builder_jobs').set({ builder_id: null }).where('builder_id', '=', row.id).execute();
+    await tx.deleteFrom('builders').where('id', '=', row.id).execute();
+  });
 }

@@ -24,6 +24,8 @@ export interface BuilderStatus {
 export interface BuilderClientOptions {
   /** Per-call timeout (Launchpad's socket_timeout, 40 s). */
   timeoutMs?: number;
+  /** Aborts every call in flight (the manager stopping). */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_RPC_TIMEOUT_MS = 40_000;
@@ -31,10 +33,12 @@ export const DEFAULT_RPC_TIMEOUT_MS = 40_000;
 export class BuilderClient {
   readonly rpcUrl: string;
   private readonly timeoutMs: number;
+  private readonly signal?: AbortSignal;
 
   constructor(baseUrl: string, opts: BuilderClientOptions = {}) {
     this.rpcUrl = `${baseUrl.replace(/\/+$/, '')}/rpc`;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
+    this.signal = opts.signal;
   }
 
   async call(method: string, params: unknown[] = [], timeoutMs = this.timeoutMs): Promise<XmlRpcValue> {
@@ -44,7 +48,7 @@ export class BuilderClient {
         method: 'POST',
         headers: { 'content-type': 'text/xml' },
         body: serializeMethodCall(method, params),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: this.signal ? AbortSignal.any([this.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
       });
       body = new Uint8Array(await res.arrayBuffer());
       if (res.status !== 200) throw new BuilderTransportError(`${method}: HTTP ${res.status} from ${this.rpcUrl}`);

@@ -62,6 +62,7 @@ export class BuilddManager {
   readonly rpcTimeoutMs: number;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private readonly stopping = new AbortController();
   private readonly inflight = new Map<number, Promise<void>>();
   private readonly lastScan = new Map<number, number>();
   /** Consecutive scan failures per builder (in memory, as Launchpad keeps them). */
@@ -92,6 +93,7 @@ export class BuilddManager {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.stopping.abort();
     await Promise.allSettled([...this.inflight.values()]);
   }
 
@@ -114,7 +116,7 @@ export class BuilddManager {
   async scanBuilder(builderId: number): Promise<void> {
     const b = await this.ctx.db.kysely.selectFrom('builders').selectAll().where('id', '=', builderId).executeTakeFirst();
     if (!b) return;
-    const client = new BuilderClient(b.url, { timeoutMs: this.rpcTimeoutMs });
+    const client = new BuilderClient(b.url, { timeoutMs: this.rpcTimeoutMs, signal: this.stopping.signal });
     try {
       await this.scan(b, client);
       this.scanFailures.delete(b.id);
