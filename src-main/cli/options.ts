@@ -17,6 +17,7 @@ export function addControllerOptions(cmd: Command): Command {
     .addOption(new Option('--data-dir <dir>', 'where the database, logs and files live').env('BUILDBOX_DATA_DIR'))
     .addOption(new Option('--public-host <host:port>', 'web_host put into messages for workers (default: the bound address)').env('BUILDBOX_PUBLIC_HOST'))
     .addOption(new Option('--lease-seconds <n>', 'how long a worker claim lasts without a heartbeat').env('BUILDBOX_LEASE_SECONDS').default('60'))
+    .addOption(new Option('--scan-interval <seconds>', 'how often Launchpad-style builders are scanned (0 = never)').env('BUILDBOX_SCAN_INTERVAL').default('5'))
     .addOption(new Option('--sample-data', "add pyBit's sample arches, suites and environments"))
     .addOption(new Option('--log-level <level>', 'debug, info, warn or silent').env('BUILDBOX_LOG_LEVEL').default('info'));
 }
@@ -29,6 +30,7 @@ export interface ControllerFlags {
   dataDir?: string;
   publicHost?: string;
   leaseSeconds: string;
+  scanInterval: string;
   sampleData?: boolean;
   logLevel: string;
 }

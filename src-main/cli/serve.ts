@@ -3,6 +3,12 @@ import type { Command } from 'commander';
 import { addControllerOptions, defaultDataDir, parsePort, type ControllerFlags } from './options';
 import { startController, type Controller } from '../controller/controller';
 
+function parseSeconds(flag: string, s: string): number {
+  const n = Number(s);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} must be a number of seconds ≥ 0, got '${s}'`);
+  return n;
+}
+
 export async function startFromFlags(o: ControllerFlags): Promise<Controller> {
   const dataDir = o.dataDir ?? defaultDataDir();
   const c = await startController({
@@ -15,6 +21,7 @@ export async function startFromFlags(o: ControllerFlags): Promise<Controller> {
     adminPassword: process.env.BUILDBOX_ADMIN_PASSWORD || undefined,
     sampleData: o.sampleData,
     leaseSeconds: Number(o.leaseSeconds),
+    scanIntervalMs: parseSeconds('--scan-interval', o.scanInterval) * 1000,
     logLevel: o.logLevel as 'info',
   });
   if (c.seedResult.generatedAdminPassword) {

@@ -138,11 +138,15 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   }
 }
 
+const CORS_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
+
 export function buildApp(ctx: Ctx, auth: Authenticator): FastifyInstance {
   const app = Fastify({
     logger: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     bodyLimit: 10 * 1024 * 1024,
+    // close() must not wait for idle keep-alive clients or open SSE/download streams.
+    forceCloseConnections: true,
     // Errors Fastify raises before routing (a malformed %-escape in the path) skip the hooks and
     // the error handler; answer them the same way: a 4xx naming the problem, with CORS headers.
     frameworkErrors: (err, req, res) => {
@@ -151,7 +155,7 @@ export function buildApp(ctx: Ctx, auth: Authenticator): FastifyInstance {
       reply
         .code(status)
         .header('access-control-allow-origin', '*')
-        .header('access-control-allow-methods', 'GET, POST, PUT, DELETE, OPTIONS');
+        .header('access-control-allow-methods', CORS_METHODS);
       if (req.url.startsWith('/api/')) return reply.header('content-type', 'application/json').send(JSON.stringify({ error: err.message, statusCode: status }));
       return reply.header('content-type', 'text/html').send(`${status} - ${err.message}`);
     },
@@ -165,7 +169,7 @@ export function buildApp(ctx: Ctx, auth: Authenticator): FastifyInstance {
       reply.header('content-type', 'application/json');
     }
     reply.header('access-control-allow-origin', '*');
-    reply.header('access-control-allow-methods', 'GET, POST, PUT, DELETE, OPTIONS');
+    reply.header('access-control-allow-methods', CORS_METHODS);
     reply.header('access-control-allow-headers', 'Authorization, Content-Type, Last-Event-ID');
     return payload;
   });
