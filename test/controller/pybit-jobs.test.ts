@@ -317,6 +317,74 @@ describe.each(DIALECTS)('pyBit jobs ($name)', ({ make }) => {
     expect(await t.count('job')).toBe(n);
   });
 
+  it('§10.25 POST /job builds exactly the named instance: a hand-made one outside the suite map, or one of two duplicates', async () => {
+    ok(await t.put('/package', { name: 'hello', version: '1.0-1' }));
+    ok(await t.put('/arch', { name: 'amd64' }));
+    const base = {
+      package: 'hello',
+      version: '1.0-1',
+      suite_id: await t.idOf('suite', 'development'),
+      dist_id: await t.idOf('distribution', 'Debian'),
+      format_id: await t.idOf('format', 'deb'),
+      build_env_id: '',
+    };
+    // amd64 is not mapped to the suite; pyBit's PUT /packageinstance allows it anyway
+    ok(await t.put('/packageinstance', { ...base, arch_id: await t.idOf('arch', 'amd64') }));
+    // two instances of the same combination (PUT /packageinstance has no duplicate check)
+    ok(await t.put('/packageinstance', { ...base, arch_id: await t.idOf('arch', 'i386') }));
+    ok(await t.put('/packageinstance', { ...base, arch_id: await t.idOf('arch', 'i386'), slave: 'on' }));
+    const [amd64, first, second] = (await t.get('/packageinstance')).json<JobJson['packageinstance'][]>();
+    for (const pi of [amd64!, second!, first!]) {
+      const before = await maxJobId();
+      ok(await t.post('/job', { packageinstance_id: pi.id, method: 'svn', uri: 'http://svn/hello', vcs_id: '1' }));
+      const fresh = await jobsAfter(before);
+      expect(fresh.map((j) => j.packageinstance.id), `instance ${pi.id}`).toEqual([pi.id]);
+      expect(fresh[0]!.packageinstance.master).toBe(pi.master);
+    }
+    expect(await t.count('packageinstance')).toBe(3);
+    // the message names the same instance
+    const last = JSON.parse((await t.kysely.selectFrom('outbox').select('body').orderBy('id', 'desc').executeTakeFirstOrThrow()).body);
+    expect(last.job.packageinstance.id).toBe(first!.id);
+    // retrying the job of the second duplicate stays on the second duplicate
+    const secondJob = (await allJobs()).find((j) => j.packageinstance.id === second!.id)!;
+    const before = await maxJobId();
+    ok(await t.get(`/job/${secondJob.id}/retry`, { auth: true }));
+    expect((await jobsAfter(before)).map((j) => j.packageinstance.id)).toEqual([second!.id]);
+  });
+
+  it('§10.21 concurrent resubmissions share one set of instances and leave one unfinished job per arch', async () => {
+    const N = 8;
+    const rs = await Promise.all(Array.from({ length: N }, () => hook()));
+    for (const r of rs) expect(r.status, r.text).toBe(200);
+    expect(await t.count('package')).toBe(1);
+    expect(await t.count('packageinstance')).toBe(2);
+    expect(await t.count('job')).toBe(2 * N);
+    const open = (await t.get('/job/status')).json<JobJson[]>();
+    expect(open.map((j) => j.packageinstance.arch.name).sort()).toEqual(['armel', 'i386']);
+    const masters = (await t.get('/packageinstance')).json<JobJson['packageinstance'][]>().map((p) => [p.arch.name, p.master]);
+    expect(masters.sort()).toEqual([
+      ['armel', false],
+      ['i386', true],
+    ]);
+  });
+
+  it('§10.38 concurrent submissions of different versions: no unfinished job has a later job of a newer-or-equal version', async () => {
+    const versions = ['1.0-1', '1.0-3', '1.0-2', '0.9-1', '1.0-3', '1.1~rc1-1'];
+    const rs = await Promise.all(versions.map((v) => hook({ package_version: v, architecture_list: 'i386' })));
+    for (const r of rs) expect(r.status, r.text).toBe(200);
+    const jobs = await allJobs();
+    expect(jobs.length).toBe(versions.length);
+    expect(await t.count('packageinstance')).toBe(new Set(versions).size);
+    const { compareVersions } = await import('@shared/version-compare');
+    const open = new Set((await t.get('/job/status')).json<JobJson[]>().map((j) => j.id));
+    expect(open.has(jobs.find((j) => j.packageinstance.package.version === '1.1~rc1-1')!.id)).toBe(true);
+    for (const j of jobs) {
+      const newer = jobs.filter((k) => k.id > j.id && compareVersions(k.packageinstance.package.version, j.packageinstance.package.version) >= 0);
+      // superseded exactly when a later submission has a newer or equal version
+      expect(open.has(j.id), `job ${j.id} ${j.packageinstance.package.version}`).toBe(newer.length === 0);
+    }
+  });
+
   // ---------------------------------------------------------------- queries
   it('§10.26 GET /job lists Job objects ordered by id; /job/page/N holds at most 10', async () => {
     for (let i = 1; i <= 6; i++) ok(await hook({ package_version: `1.0-${i}` }));

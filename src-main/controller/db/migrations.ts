@@ -244,9 +244,22 @@ export async function migrate(db: Kysely<any>, dialect: Dialect, schema?: string
   // Kysely looks for its lock table in every schema unless told which one: with several
   // schemas on one server (tests, benchmarks) another schema's table would be taken for ours.
   const migrator = new Migrator({ db, provider: new InlineProvider(dialect), ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Before it migrates, Kysely introspects the tables of every schema on the server; a schema
+  // or table dropped meanwhile by another user of the server (parallel tests, benchmarks) fails
+  // that catalog query. Nothing has run yet at that point, so trying again is safe.
+  for (let attempt = 1; error && isCatalogRace(error) && !results?.some((r) => r.status !== 'NotExecuted') && attempt <= 5; attempt++) {
+    await new Promise((r) => setTimeout(r, 20 * attempt));
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String((error as Error).message ?? error)}`);
   }
+}
+
+/** PostgreSQL's "schema / relation does not exist" (3F000, 42P01), seen when catalogs change under a query. */
+function isCatalogRace(e: unknown): boolean {
+  const code = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : '';
+  return code === '3F000' || code === '42P01';
 }

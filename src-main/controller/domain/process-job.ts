@@ -1,7 +1,7 @@
 // pyBit's process_job (spec/pybit.md §3.4): one request becomes jobs fanned out over the suite's
 // architectures and build environments. Rows, history, transport log and outgoing messages are
 // written in one transaction, so a request either creates everything or nothing.
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema';
 import type { Ctx } from '../context';
 import { HttpError } from '../http/errors';
@@ -25,6 +25,12 @@ export interface JobSubmission {
   transport: { method: string; uri: string; vcsId: string };
   /** Restrict to one build environment (retry, POST /job); undefined = every environment. */
   buildEnv?: string | null;
+  /**
+   * Build exactly this packageinstance (POST /job, retry) instead of fanning out over the
+   * suite's architectures: the instance may be one made by hand for an arch the suite does not
+   * map, or one of two identical instances, and its master flag is kept as it is.
+   */
+  instanceId?: number;
 }
 
 export interface SubmissionResult {
@@ -69,6 +75,13 @@ export async function processJob(ctx: Ctx, sub: JobSubmission): Promise<Submissi
   const fx = noEffects();
   const created: number[] = [];
   const result = await ctx.db.kysely.transaction().execute(async (tx) => {
+    // Submissions for one package name run one at a time: instance get-or-create and
+    // superseding read what earlier submissions wrote. SQLite transactions are serial already;
+    // on PostgreSQL (read committed) two concurrent ones would each miss the other's rows and
+    // create duplicate instances or leave both of two equal versions unfinished.
+    if (ctx.db.dialect === 'postgres') {
+      await sql`select pg_advisory_xact_lock(hashtext(${`buildbox.submit:${sub.name}`}))`.execute(tx);
+    }
     await checkBlacklist(tx, sub.name, sub.transport.uri);
     const suite = await tx.selectFrom('suite').selectAll().where('name', '=', sub.suite).executeTakeFirst();
     if (!suite) throw new HttpError(400, `unknown suite '${sub.suite}'`);
@@ -77,47 +90,69 @@ export async function processJob(ctx: Ctx, sub: JobSubmission): Promise<Submissi
     const format = await tx.selectFrom('format').selectAll().where('name', '=', sub.format).executeTakeFirst();
     if (!format) throw new HttpError(400, `unknown format '${sub.format}'`);
 
-    // (env, suite-arch) rows: env id ascending with "no env" last, then master_weight descending.
-    const rows = await tx
-      .selectFrom('suitearches as sa')
-      .innerJoin('arch as a', 'a.id', 'sa.arch_id')
-      .leftJoin('buildenvsuitearch as besa', 'besa.suitearch_id', 'sa.id')
-      .leftJoin('buildenv as be', 'be.id', 'besa.buildenv_id')
-      .select(['sa.id as sa_id', 'a.id as arch_id', 'a.name as arch', 'sa.master_weight as weight', 'be.id as env_id', 'be.name as env'])
-      .where('sa.suite_id', '=', suite.id)
-      .execute();
-    rows.sort(
-      (x, y) =>
-        (x.env_id == null ? 1 : 0) - (y.env_id == null ? 1 : 0) ||
-        (x.env_id ?? 0) - (y.env_id ?? 0) ||
-        y.weight - x.weight ||
-        x.sa_id - y.sa_id,
-    );
-    if (rows.length === 0) throw new HttpError(400, `suite '${sub.suite}' has no architectures configured (add suite-arch mappings)`);
-
-    const known = (await tx.selectFrom('arch').select('name').execute()).map((r) => r.name);
-    const parsed = parseArchList(sub.arches, known);
-    if (!parsed.ok) throw new HttpError(400, `architecture_list: ${parsed.error}`);
-    const sel = parsed.selection;
-
-    const envMatches = (env: string | null) => sub.buildEnv === undefined || sub.buildEnv === env;
-    const candidates = rows.filter((r) => envMatches(r.env));
-    let chosen: typeof rows;
-    if (sel.kind === 'all') {
-      const seen = new Set<string>();
-      chosen = candidates.filter((r) => {
-        const k = String(r.env_id);
-        if (seen.has(k)) return false;
-        seen.add(k);
-        return true;
-      });
-    } else if (sel.kind === 'any') {
-      chosen = candidates;
+    type Target = { arch_id: number; env_id: number | null; env: string | null; instanceId?: number };
+    let chosen: Target[];
+    if (sub.instanceId !== undefined) {
+      const pi = await tx
+        .selectFrom('packageinstance as pi')
+        .innerJoin('package as p', 'p.id', 'pi.package_id')
+        .leftJoin('buildenv as be', 'be.id', 'pi.buildenv_id')
+        .select(['pi.id', 'pi.arch_id', 'pi.buildenv_id', 'be.name as env', 'p.name', 'p.version', 'pi.suite_id', 'pi.dist_id', 'pi.format_id'])
+        .where('pi.id', '=', sub.instanceId)
+        .executeTakeFirst();
+      if (!pi) throw new HttpError(404, `404 - No packageinstance found with ID ${sub.instanceId}.`);
+      if (pi.name !== sub.name || pi.version !== sub.version || pi.suite_id !== suite.id || pi.dist_id !== dist.id || pi.format_id !== format.id) {
+        throw new HttpError(409, `packageinstance ${sub.instanceId} is not ${sub.name} ${sub.version} for ${sub.dist}/${sub.suite}/${sub.format}`);
+      }
+      chosen = [{ arch_id: pi.arch_id, env_id: pi.buildenv_id, env: pi.env ?? null, instanceId: pi.id }];
     } else {
-      chosen = candidates.filter((r) => sel.arches.includes(r.arch));
+      chosen = await fanOut(suite.id);
     }
-    if (chosen.length === 0) {
-      throw new HttpError(400, `suite '${sub.suite}' builds none of the requested architectures '${sub.arches}'${sub.buildEnv ? ` in environment '${sub.buildEnv}'` : ''}`);
+
+    async function fanOut(suiteId: number): Promise<Target[]> {
+      // (env, suite-arch) rows: env id ascending with "no env" last, then master_weight descending.
+      const rows = await tx
+        .selectFrom('suitearches as sa')
+        .innerJoin('arch as a', 'a.id', 'sa.arch_id')
+        .leftJoin('buildenvsuitearch as besa', 'besa.suitearch_id', 'sa.id')
+        .leftJoin('buildenv as be', 'be.id', 'besa.buildenv_id')
+        .select(['sa.id as sa_id', 'a.id as arch_id', 'a.name as arch', 'sa.master_weight as weight', 'be.id as env_id', 'be.name as env'])
+        .where('sa.suite_id', '=', suiteId)
+        .execute();
+      rows.sort(
+        (x, y) =>
+          (x.env_id == null ? 1 : 0) - (y.env_id == null ? 1 : 0) ||
+          (x.env_id ?? 0) - (y.env_id ?? 0) ||
+          y.weight - x.weight ||
+          x.sa_id - y.sa_id,
+      );
+      if (rows.length === 0) throw new HttpError(400, `suite '${sub.suite}' has no architectures configured (add suite-arch mappings)`);
+
+      const known = (await tx.selectFrom('arch').select('name').execute()).map((r) => r.name);
+      const parsed = parseArchList(sub.arches, known);
+      if (!parsed.ok) throw new HttpError(400, `architecture_list: ${parsed.error}`);
+      const sel = parsed.selection;
+
+      const envMatches = (env: string | null) => sub.buildEnv === undefined || sub.buildEnv === env;
+      const candidates = rows.filter((r) => envMatches(r.env));
+      let picked: typeof rows;
+      if (sel.kind === 'all') {
+        const seen = new Set<string>();
+        picked = candidates.filter((r) => {
+          const k = String(r.env_id);
+          if (seen.has(k)) return false;
+          seen.add(k);
+          return true;
+        });
+      } else if (sel.kind === 'any') {
+        picked = candidates;
+      } else {
+        picked = candidates.filter((r) => sel.arches.includes(r.arch));
+      }
+      if (picked.length === 0) {
+        throw new HttpError(400, `suite '${sub.suite}' builds none of the requested architectures '${sub.arches}'${sub.buildEnv ? ` in environment '${sub.buildEnv}'` : ''}`);
+      }
+      return picked;
     }
 
     await tx.insertInto('package').values({ name: sub.name, version: sub.version }).onConflict((oc) => oc.columns(['name', 'version']).doNothing()).execute();
@@ -138,7 +173,7 @@ export async function processJob(ctx: Ctx, sub: JobSubmission): Promise<Submissi
         .where('format_id', '=', format.id)
         .where('suite_id', '=', suite.id);
       q = r.env_id == null ? q.where('buildenv_id', 'is', null) : q.where('buildenv_id', '=', r.env_id);
-      let pi = await q.orderBy('id').executeTakeFirst();
+      let pi = r.instanceId !== undefined ? { id: r.instanceId } : await q.orderBy('id').executeTakeFirst();
       // An existing instance keeps its master flag (pyBit #84: resubmission flipped flags).
       if (!pi) {
         pi = await tx

@@ -80,6 +80,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: AuthDeps): void {
       format: pi.format,
       transport: { method, uri, vcsId },
       buildEnv: pi.env ?? null,
+      instanceId: piId,
     });
     return sendEmpty(reply);
   });
@@ -184,6 +185,8 @@ export function registerJobRoutes(app: FastifyInstance, deps: AuthDeps): void {
         format: row.f_name,
         transport: { method: br.method, uri: br.uri, vcsId: br.vcs_id },
         buildEnv: row.be_name ?? null,
+        // the same packageinstance, even one the suite's arch map would not pick (§10.39)
+        instanceId: row.pi_id,
       });
       return sendEmpty(reply);
     }),
