@@ -17,7 +17,8 @@ interface Case {
 
 const LOOKUP_PREFIXES = ['/arch', '/dist', '/format', '/status', '/suite', '/env'];
 const ID_ROUTES = ['/arch', '/dist', '/format', '/status', '/suite', '/env', '/suitearch', '/buildenv_suitearch', '/blacklist', '/job', '/package', '/packageinstance', '/buildd'];
-const BAD_IDS = ['abc', '-1', '1.5', '0x10', '99999999999999999999', '%20', '1e3'];
+// 2147483648 and up do not fit PostgreSQL's integer ids: still a 4xx, never a database error
+const BAD_IDS = ['abc', '-1', '1.5', '0x10', '99999999999999999999', '%20', '1e3', '2147483648', '999999999999999'];
 
 interface Ids {
   arch: number;
@@ -82,6 +83,22 @@ function cases(ids: Ids): Case[] {
   form('PUT', '/suitearch', { suite_id: ids.suite, arch_id: ids.arch, master_weight: '1.5' }, { status: 400, mentions: 'master_weight' });
   form('PUT', '/suitearch', { suite_id: ids.suite, arch_id: ids.arch, master_weight: '9'.repeat(30) }, { status: 400, mentions: 'master_weight' });
   form('PUT', '/suitearch', { suite_id: ids.suite, arch_id: ids.arch, master_weight: 3 }, { status: 409 });
+  form('PUT', '/suitearch', { suite_id: '2147483648', arch_id: ids.arch }, { mentions: 'suite_id' });
+  form('PUT', '/suitearch', { suite_id: ids.suite, arch_id: '999999999999999' }, { mentions: 'arch_id' });
+  form('PUT', '/suitearch', { suite_id: ids.suite, arch_id: ids.arch, master_weight: '99999999999' }, { status: 400, mentions: 'master_weight' });
+  form('PUT', '/suitearch', { suite_id: ids.suite, arch_id: ids.arch, master_weight: '-99999999999' }, { status: 400, mentions: 'master_weight' });
+  form('PUT', '/buildenv_suitearch', { buildenv_id: '4294967296', suitearch_id: ids.sa }, { mentions: 'buildenv_id' });
+  form('POST', '/job', { packageinstance_id: '2147483648', method: 'svn', uri: 'x' });
+  form('PUT', '/packageinstance', { package: 'hello', version: '1.0-1', arch_id: '2147483648', suite_id: ids.suite, dist_id: ids.dist, format_id: ids.format });
+  form('PUT', '/packageinstance', { package: 'hello', version: '1.0-1', arch_id: ids.arch, suite_id: ids.suite, dist_id: ids.dist, format_id: ids.format, build_env_id: '2147483648' });
+  out.push({ name: 'buildd jobs huge id', method: 'GET', path: '/buildd/2147483648/jobs' });
+  out.push({ name: 'togglemaster huge id', method: 'GET', path: '/packageinstance/2147483648/togglemaster/1', opts: { auth } });
+  out.push({ name: 'cancel huge id', method: 'GET', path: '/job/2147483648/cancel', opts: { auth } });
+  out.push({ name: 'retry huge id', method: 'GET', path: '/job/2147483648/retry', opts: { auth } });
+  out.push({ name: 'status report huge id', method: 'PUT', path: '/job/2147483648', opts: { form: { status: 'Done' }, auth } });
+  out.push({ name: 'package cancel huge id', method: 'GET', path: '/package/2147483648/cancel', opts: { auth } });
+  out.push({ name: 'package active huge id', method: 'GET', path: '/package/2147483648/active' });
+  out.push({ name: 'job history huge id', method: 'GET', path: '/job/2147483648/status' });
   form('PUT', '/buildenv_suitearch', {}, { status: 400, mentions: 'buildenv_id' });
   form('PUT', '/buildenv_suitearch', { buildenv_id: ids.env }, { status: 400, mentions: 'suitearch_id' });
   form('PUT', '/buildenv_suitearch', { buildenv_id: 'squeeze', suitearch_id: ids.sa }, { status: 400, mentions: 'buildenv_id' });

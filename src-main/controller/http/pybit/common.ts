@@ -72,14 +72,19 @@ export function intField(form: Record<string, string>, key: string): number {
   return parseIntStrict(v, key);
 }
 
+/** Ids are 32-bit on PostgreSQL (serial); a larger number cannot name a row and must not reach the database. */
+export const MAX_DB_INT = 2_147_483_647;
+
 export function parseIntStrict(v: string, what: string): number {
-  if (!/^\d{1,15}$/.test(v)) throw new HttpError(400, `'${what}' must be a non-negative integer, got '${v.slice(0, 40)}'`);
+  if (!/^\d{1,10}$/.test(v) || Number(v) > MAX_DB_INT) throw new HttpError(400, `'${what}' must be an integer from 0 to ${MAX_DB_INT}, got '${v.slice(0, 40)}'`);
   return Number(v);
 }
 
 /** A numeric id from the URL. pyBit routes answer unknown ids with 404. */
 export function idParam(raw: string | undefined, what = 'id'): number {
-  if (raw === undefined || !/^\d{1,15}$/.test(raw)) throw new HttpError(400, `${what} must be a positive integer, got '${String(raw).slice(0, 40)}'`);
+  if (raw === undefined || !/^\d{1,10}$/.test(raw) || Number(raw) > MAX_DB_INT) {
+    throw new HttpError(400, `${what} must be an integer from 0 to ${MAX_DB_INT}, got '${String(raw).slice(0, 40)}'`);
+  }
   return Number(raw);
 }
 

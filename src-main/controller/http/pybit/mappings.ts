@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tag } from '@shared/jsonpickle';
 import { HttpError } from '../errors';
-import { type AuthDeps, field, idParam, intField, optionalField, pageCount, pageParam, parseIntStrict, readForm, requireUser, sendEmpty, sendJson, sendText } from './common';
+import { type AuthDeps, MAX_DB_INT, field, idParam, intField, optionalField, pageCount, pageParam, parseIntStrict, readForm, requireUser, sendEmpty, sendJson, sendText } from './common';
 import { deleteRow } from './delete-row';
 import { LOOKUP_PAGE } from './lookups';
 
@@ -48,7 +48,7 @@ export function registerMappingRoutes(app: FastifyInstance, deps: AuthDeps): voi
     const suiteId = intField(f, 'suite_id');
     const archId = intField(f, 'arch_id');
     const w = optionalField(f, 'master_weight', 20);
-    const weight = w === undefined || w === '' ? 0 : /^-?\d{1,12}$/.test(w) ? Number(w) : badWeight(w);
+    const weight = w === undefined || w === '' ? 0 : /^-?\d{1,10}$/.test(w) && Math.abs(Number(w)) <= MAX_DB_INT ? Number(w) : badWeight(w);
     await mustExist('suite', suiteId, 'suite_id');
     await mustExist('arch', archId, 'arch_id');
     const dup = await db.selectFrom('suitearches').select('id').where('suite_id', '=', suiteId).where('arch_id', '=', archId).executeTakeFirst();
@@ -133,7 +133,7 @@ export function registerMappingRoutes(app: FastifyInstance, deps: AuthDeps): voi
     if (!r) throw new HttpError(400, `'${what}' ${id} does not exist`);
   }
   function badWeight(w: string): never {
-    throw new HttpError(400, `'master_weight' must be an integer, got '${w.slice(0, 40)}'`);
+    throw new HttpError(400, `'master_weight' must be an integer from -${MAX_DB_INT} to ${MAX_DB_INT}, got '${w.slice(0, 40)}'`);
   }
   void parseIntStrict;
 }
