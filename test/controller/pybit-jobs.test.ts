@@ -653,6 +653,22 @@ describe.each(DIALECTS)('pyBit jobs ($name)', ({ make }) => {
     expect((await t.get('/package/99999/cancel', { auth: true })).status).toBe(404);
   });
 
+  it('§10.34 concurrent cancels of one job: one 202, the rest 409, a single Cancelled row', async () => {
+    ok(await hook({ architecture_list: 'all' }));
+    const [job] = await allJobs();
+    const rs = await Promise.all(Array.from({ length: 6 }, () => t.get(`/job/${job!.id}/cancel`, { auth: true })));
+    expect(rs.map((r) => r.status).sort()).toEqual([202, 409, 409, 409, 409, 409]);
+    expect(await history(t, job!.id)).toEqual(['Waiting', 'Cancelled']);
+  });
+
+  it('§10.36 concurrent cancel-alls append exactly one Cancelled row per job', async () => {
+    for (const p of ['c1', 'c2', 'c3']) ok(await hook({ package: p }));
+    const ids = (await allJobs()).map((j) => j.id);
+    const rs = await Promise.all([t.get('/job/cancelall', { auth: true }), t.req('DELETE', '/job', { auth: true }), t.get('/job/cancelall', { auth: true })]);
+    for (const r of rs) expect(r.status).toBe(202);
+    for (const id of ids) expect(await history(t, id)).toEqual(['Waiting', 'Cancelled']);
+  });
+
   // ---------------------------------------------------------------- supersede
   it('§10.38 a newer or equal version supersedes unfinished jobs for the same target; an older one does not', async () => {
     ok(await hook({ package_version: '1.0-1' }));

@@ -3,7 +3,7 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema';
 import type { Ctx } from '../context';
 import { cancelRequest } from '@shared/pybit-models';
-import { UNFINISHED_STATUSES } from '@shared/statuses';
+import { UNFINISHED_STATUSES, isFinished } from '@shared/statuses';
 import { compareVersions } from '@shared/version-compare';
 import { appendStatus, type StatusChange } from './job-status';
 import { enqueueCancelRequest } from './outbox';
@@ -24,8 +24,11 @@ export function noEffects(): CancelEffects {
  * (the client reports Cancelled when it has stopped); anything else is marked Cancelled now.
  */
 export async function cancelJob(ctx: Ctx, tx: Transaction<Database>, jobId: number, fx: CancelEffects): Promise<void> {
+  // On PostgreSQL, lock the row and read it again: a concurrent cancel or supersede may have
+  // finished the job since the caller looked, and a second Cancelled row would be a lie.
+  if (ctx.db.dialect === 'postgres') await lockJob(tx, jobId);
   const row = await loadJob(tx, jobId);
-  if (!row) return;
+  if (!row || isFinished(row.j_status)) return;
   if (row.j_status === 'Building' && row.bc_name) {
     await enqueueCancelRequest(tx, jobId, row.bc_name, cancelRequest(jobModel(row), ctx.config.webHost));
     // A leased job also learns of it from its next heartbeat (workers without a command queue).
@@ -62,4 +65,9 @@ export async function supersede(
       await cancelJob(ctx, tx, old.id, fx);
     }
   }
+}
+
+/** Row lock on a job until the transaction ends (PostgreSQL; SQLite transactions are serial). */
+export async function lockJob(tx: Transaction<Database>, jobId: number): Promise<void> {
+  await tx.selectFrom('job').select('id').where('id', '=', jobId).forUpdate().execute();
 }

@@ -5,7 +5,7 @@ import { STATUSES, UNFINISHED_STATUSES, isFinished } from '@shared/statuses';
 import { HttpError } from '../errors';
 import { type AuthDeps, field, has, idParam, optionalField, pageParam, readForm, requireUser, sendEmpty, sendJson, sendText } from './common';
 import { processJob, setStatus } from '../../domain/process-job';
-import { cancelJob, noEffects } from '../../domain/cancel';
+import { cancelJob, lockJob, noEffects } from '../../domain/cancel';
 import { emitStatusChanges } from '../../domain/job-status';
 import { jobModel, jobQuery, loadJob, type JobRowFull } from '../../domain/models';
 import type { Principal } from '../../auth/auth';
@@ -146,6 +146,8 @@ export function registerJobRoutes(app: FastifyInstance, deps: AuthDeps): void {
       const id = idParam((req.params as { id: string }).id);
       const fx = noEffects();
       await db.transaction().execute(async (tx) => {
+        // Concurrent cancels of one job: the second waits here and then sees it finished.
+        if (ctx.db.dialect === 'postgres') await lockJob(tx, id);
         const job = await tx.selectFrom('job').select(['id', 'status']).where('id', '=', id).executeTakeFirst();
         if (!job) throw new HttpError(404, '404 - No job found with this ID.');
         if (isFinished(job.status)) throw new HttpError(409, `job ${id} is already ${job.status} and cannot be cancelled`);
