@@ -17,6 +17,7 @@ import {
   type SubmitJobRequest,
   type SubmitJobResponse,
 } from '@shared/api';
+import { BuilderInfo, UploadResponse, builderRoutes, type BuilderCreate, type BuilderPatch } from '@shared/builders-api';
 import { ApiError, Http } from './http';
 
 export type LookupKind = 'arch' | 'suite' | 'dist' | 'format' | 'status' | 'env';
@@ -82,6 +83,8 @@ export interface LogRange {
 }
 
 export const LOG_RANGE_BYTES = 256 * 1024;
+
+const builderPath = (name: string) => builderRoutes.one.replace(':name', encodeURIComponent(name));
 
 export class Api {
   private readonly client: ApiClient;
@@ -184,6 +187,27 @@ export class Api {
   }
   eventsUrl(): string {
     return this.http.url(`${API_PREFIX}/events`);
+  }
+
+  // ---- launchpad-buildd style builders and source uploads (responses checked against the shared schemas)
+  async builders(signal?: AbortSignal): Promise<BuilderInfo[]> {
+    return BuilderInfo.array().parse(await this.http.get(builderRoutes.list, undefined, signal));
+  }
+  async registerBuilder(body: BuilderCreate): Promise<BuilderInfo> {
+    return BuilderInfo.parse(await this.http.json('POST', builderRoutes.list, { json: body, auth: true }));
+  }
+  async patchBuilder(name: string, patch: BuilderPatch): Promise<BuilderInfo> {
+    return BuilderInfo.parse(await this.http.json('PATCH', builderPath(name), { json: patch, auth: true }));
+  }
+  async deleteBuilder(name: string): Promise<void> {
+    await this.http.raw('DELETE', builderPath(name), { auth: true });
+  }
+  /** A .dsc (or .changes) with the files it lists, sent as dput would, plus the optional target fields. */
+  async uploadSource(files: File[], fields: Record<string, string>): Promise<UploadResponse> {
+    const fd = new FormData();
+    for (const [k, v] of Object.entries(fields)) if (v) fd.append(k, v);
+    for (const f of files) fd.append('file', f, f.name);
+    return UploadResponse.parse(await this.http.json('POST', builderRoutes.uploads, { body: fd, auth: true }));
   }
 
   // ---- pyBit routes: lookups and mappings

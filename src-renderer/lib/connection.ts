@@ -1,6 +1,7 @@
 // Where the controller is and how to authenticate. Inside the desktop app the preload bridge
 // (`window.buildbox`) supplies both; in a browser the base URL is the page's origin and the
 // credential is what the user typed on the Settings screen, kept in localStorage.
+import type { DesktopBridge, DesktopConnection } from '@shared/desktop-bridge';
 
 export interface Connection {
   baseUrl: string;
@@ -10,20 +11,15 @@ export interface Connection {
   source: 'bridge' | 'browser';
 }
 
-export interface BuildboxBridge {
-  getConnection(): Promise<{ baseUrl: string; token: string }>;
-  onConnectionChanged?(cb: (c: { baseUrl: string; token: string }) => void): (() => void) | void;
-}
-
 declare global {
   interface Window {
-    buildbox?: BuildboxBridge;
+    buildbox?: DesktopBridge;
   }
 }
 
 const TOKEN_KEY = 'buildbox.credential';
 
-export function bridge(): BuildboxBridge | undefined {
+export function bridge(): DesktopBridge | undefined {
   return typeof window !== 'undefined' && window.buildbox && typeof window.buildbox.getConnection === 'function' ? window.buildbox : undefined;
 }
 
@@ -68,6 +64,6 @@ export function authorizationHeader(token: string): string | undefined {
 export function subscribeConnection(cb: (c: Connection) => void): () => void {
   const b = bridge();
   if (!b?.onConnectionChanged) return () => {};
-  const off = b.onConnectionChanged((c) => cb({ baseUrl: c.baseUrl.replace(/\/+$/, ''), token: c.token ?? '', source: 'bridge' }));
+  const off = b.onConnectionChanged((c: DesktopConnection) => cb({ baseUrl: c.baseUrl.replace(/\/+$/, ''), token: c.token ?? '', source: 'bridge' }));
   return typeof off === 'function' ? off : () => {};
 }

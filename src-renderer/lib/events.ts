@@ -69,7 +69,11 @@ export function useEventStream(): void {
           touch(['stats']);
           touch(['job', e.jobId]);
           touch(['packages-active']);
-          if (e.type === 'job.status') touch(['workers']);
+          if (e.type === 'job.status') {
+            touch(['workers']);
+            // A builder's current job changes with its job's status.
+            touch(['builders']);
+          }
           break;
         case 'worker.seen':
           touch(['workers']);
@@ -87,6 +91,7 @@ export function useEventStream(): void {
         touch(['jobs']);
         touch(['stats']);
         touch(['workers']);
+        touch(['builders']);
       },
       onError: () => setConnected(false),
     });

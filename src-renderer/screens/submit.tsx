@@ -1,11 +1,12 @@
 // Submit a build: for an existing package instance (as pyBit's job page did), from a git/svn/dsc
-// URL and revision, or from apt (package=version). Forms are checked with the server's own
+// URL and revision, from apt (package=version), or by uploading a .dsc/.changes with its files. Forms are checked with the server's own
 // schemas before sending; the server's answer, good or bad, shows beside the button.
 import { useMemo, useState, type FormEvent } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
 import { SubmitForInstance, SubmitFromHook, type SubmitJobResponse } from '@shared/api';
 import type { z } from 'zod';
+import type { UploadResponse } from '@shared/builders-api';
 import { useApi } from '../lib/context';
 import { useLookups } from '../lib/queries';
 import { ErrorNote, Field, useAction } from '../components/common';
@@ -278,20 +279,100 @@ function InstanceForm() {
 }
 
 function UploadForm() {
+  const api = useApi();
+  const qc = useQueryClient();
+  const lookups = useLookups();
+  const l = lookups.data;
+  const [suite, setSuite] = useState('');
+  const [arches, setArches] = useState<string[]>([]);
+  const [errors, setErrors] = useState<Errors>({});
+  const [result, setResult] = useState<UploadResponse | null>(null);
+  const suiteArches = useMemo(() => l?.suiteArches.filter((sa) => sa.suite === suite) ?? [], [l, suite]);
+  const upload = useAction(async (files: File[], fields: Record<string, string>) => {
+    setResult(await api.uploadSource(files, fields));
+    void qc.invalidateQueries({ queryKey: ['jobs'] });
+  });
+  const onSubmit = (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    setResult(null);
+    const fd = new FormData(e.currentTarget);
+    const files = fd.getAll('files').filter((f): f is File => f instanceof File && f.name !== '');
+    const errs: Errors = {};
+    const main = files.filter((f) => /\.(dsc|changes)$/.test(f.name));
+    if (files.length === 0) errs.files = 'choose the .dsc (or .changes) and every file it lists';
+    else if (main.length === 0) errs.files = 'include a .dsc or a .changes file';
+    // A .changes names its target suite itself; a lone .dsc needs one chosen here.
+    if (!suite && !main.some((f) => f.name.endsWith('.changes'))) errs.suite = 'choose the target suite';
+    setErrors(errs);
+    if (Object.keys(errs).length) return;
+    const fields: Record<string, string> = {
+      suite,
+      distribution: String(fd.get('distribution') ?? ''),
+      format: String(fd.get('format') ?? ''),
+      architecture_list: arches.join(' '),
+    };
+    void upload.run(files, fields);
+  };
   return (
-    <form className="form" aria-label="upload a source package" onSubmit={(e) => e.preventDefault()}>
-      <p className="note" role="note">
-        Uploading a .dsc or .changes with its files needs the controller's upload endpoint, which this controller does not offer yet. Until then, submit
-        the URL of a published .dsc with the “dsc” method on the first tab.
-      </p>
-      <fieldset disabled>
-        <Field label=".dsc or .changes and the files it lists">
-          <input type="file" multiple accept=".dsc,.changes,.tar.gz,.tar.xz,.tar.bz2,.diff.gz" />
-        </Field>
-        <button type="submit" className="primary">
+    <form className="form" aria-label="upload a source package" onSubmit={onSubmit} noValidate>
+      <ErrorNote error={lookups.error} />
+      <Field label=".dsc or .changes and the files it lists" error={errors.files} hint="select them all at once; checksums are verified before anything is stored">
+        <input type="file" name="files" multiple />
+      </Field>
+      <Field label="Distribution">
+        <select name="distribution">
+          {l?.distributions.map((d) => <option key={d.id}>{d.name}</option>)}
+        </select>
+      </Field>
+      <Field label="Suite" error={errors.suite} hint="a .changes may name it instead">
+        <select
+          name="suite"
+          value={suite}
+          onChange={(e) => {
+            setSuite(e.target.value);
+            setArches([]);
+          }}
+        >
+          <option value="">from the .changes</option>
+          {l?.suites.map((d) => <option key={d.id}>{d.name}</option>)}
+        </select>
+      </Field>
+      <Field label="Format">
+        <select name="format">
+          {l?.formats.map((d) => <option key={d.id}>{d.name}</option>)}
+        </select>
+      </Field>
+      <fieldset className="field">
+        <legend>Architectures (none ticked: the .dsc's own list)</legend>
+        {suiteArches.map((sa) => (
+          <label key={sa.id} className="check">
+            <input
+              type="checkbox"
+              checked={arches.includes(sa.arch)}
+              onChange={(e) => setArches(e.target.checked ? [...arches, sa.arch] : arches.filter((a) => a !== sa.arch))}
+            />
+            {sa.arch}
+          </label>
+        ))}
+      </fieldset>
+      <div className="row">
+        <button type="submit" className="primary" disabled={upload.pending}>
           Upload and submit
         </button>
-      </fieldset>
+        <ErrorNote error={upload.error} />
+      </div>
+      {result ? (
+        <p className="ok" role="status" data-testid="upload-result">
+          Uploaded {result.package} {result.version} ({result.files.length} files); created {result.jobIds.length} job{result.jobIds.length === 1 ? '' : 's'}:{' '}
+          {result.jobIds.map((id, i) => (
+            <span key={id}>
+              {i ? ', ' : ''}
+              <Link to={`/ui/jobs/${id}`}>{id}</Link>
+            </span>
+          ))}
+          {result.cancelled.length ? ` (superseded ${result.cancelled.join(', ')})` : ''}
+        </p>
+      ) : null}
     </form>
   );
 }

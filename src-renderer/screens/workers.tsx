@@ -7,6 +7,7 @@ import { useApi } from '../lib/context';
 import { useBuildClients, useWorkers } from '../lib/queries';
 import { ErrorNote, Field, age, errorText, useAction, useNow } from '../components/common';
 import { workerBusy, workerQueues } from './dashboard';
+import { BuildersSection } from './builders';
 
 export function WorkersScreen() {
   const api = useApi();
@@ -91,6 +92,8 @@ export function WorkersScreen() {
           </tbody>
         </table>
       ) : null}
+
+      <BuildersSection />
 
       <h2>pyBit build clients</h2>
       <form className="form inline" onSubmit={onAdd} aria-label="register a build client" noValidate>

@@ -83,7 +83,7 @@ test('screens: packages, instances, workers, lookups, job', async ({ page }) => 
   await f.getByRole('button', { name: 'Submit' }).click();
   await expect(page.getByTestId('submit-result')).toContainText('Created 1 job');
   await page.getByRole('tab', { name: 'Upload .dsc/.changes' }).click();
-  await expect(page.getByRole('note')).toContainText('upload endpoint');
+  await expect(page.getByRole('form', { name: 'upload a source package' }).getByRole('button', { name: 'Upload and submit' })).toBeEnabled();
   await page.screenshot(shot('submit-upload'));
 
   await page.getByRole('link', { name: 'Workers' }).click();
