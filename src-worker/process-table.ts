@@ -10,6 +10,8 @@ export interface ProcessEntry {
   /** One-letter state from /proc/<pid>/stat (R, S, D, Z, T, ...). */
   state: string;
   cmdline: string;
+  /** CPU time used so far (user + system, in clock ticks). */
+  cpuTicks: number;
 }
 
 function readEntry(pid: number): ProcessEntry | null {
@@ -23,7 +25,7 @@ function readEntry(pid: number): ProcessEntry | null {
     } catch {
       /* the process vanished between the two reads */
     }
-    return { pid, state: rest[0], ppid: Number(rest[1]), pgid: Number(rest[2]), cmdline };
+    return { pid, state: rest[0], ppid: Number(rest[1]), pgid: Number(rest[2]), cmdline, cpuTicks: Number(rest[11]) + Number(rest[12]) };
   } catch {
     return null;
   }
@@ -62,4 +64,38 @@ export function groupAlive(pgid: number): boolean {
   } catch {
     return false;
   }
+}
+
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+/** Whether the process has `sig` set to be ignored (SigIgn in /proc/<pid>/status); null when unknown. */
+export function ignoresSignal(pid: number, sig: NodeJS.Signals): boolean | null {
+  const n = SIGNAL_NUMBERS[sig];
+  if (n === undefined) return null;
+  try {
+    const m = /^SigIgn:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? ((BigInt(`0x${m[1]}`) >> BigInt(n - 1)) & 1n) === 1n : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether nothing in the group can react to `sig` any more: every live member sleeps and either
+ * ignores it or has children in the group (it waits for them). Returns a fingerprint of the
+ * group (members and their CPU time) when so, to compare over time: a group whose fingerprint
+ * stays the same is stuck; one that uses CPU or changes members is still at work. null otherwise.
+ */
+export function stuckFingerprint(pgid: number, sig: NodeJS.Signals): string | null {
+  const members = groupMembers(pgid);
+  if (members.length === 0) return null;
+  const parents = new Set(members.map((p) => p.ppid));
+  for (const p of members) {
+    if (p.state !== 'S' && p.state !== 'T' && p.state !== 't') return null;
+    if (!parents.has(p.pid) && ignoresSignal(p.pid, sig) !== true) return null;
+  }
+  return members
+    .map((p) => `${p.pid}:${p.cpuTicks}`)
+    .sort()
+    .join(',');
 }

@@ -4,10 +4,14 @@
 //  * runs in its own process group, so that aborting kills the whole tree it started:
 //    SIGINT first (sbuild cleans up on SIGINT, pyBit §5.7), then SIGTERM, then SIGKILL,
 //    each after a bounded wait; and leftovers of a command that exited normally are reaped.
+//    The waits are for processes that react to the signal (sbuild cleans up on SIGINT). When
+//    nothing left in the group can react — every process ignores the signal or only waits for
+//    its children, and none uses any CPU — the next signal follows after a short look instead:
+//    a build step that ignores SIGINT and SIGTERM must not hold up a cancel for the whole wait.
 import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import type { BuildLog } from './backends/backend';
-import { groupAlive, groupMembers, hasProcTable } from './process-table';
+import { groupAlive, groupMembers, hasProcTable, stuckFingerprint } from './process-table';
 import { scrubCredentials } from './scrub';
 
 export interface KillTimings {
@@ -17,9 +21,14 @@ export interface KillTimings {
   afterTerminateMs: number;
   /** How long to wait for the kernel to finish SIGKILLed processes before giving up. */
   afterKillMs: number;
+  /**
+   * How long a group in which nothing can react to SIGINT or SIGTERM (see stuckFingerprint)
+   * must stay unchanged before the next signal is sent without waiting out the rest.
+   */
+  stuckMs: number;
 }
 
-export const DEFAULT_KILL_TIMINGS: KillTimings = { afterInterruptMs: 30_000, afterTerminateMs: 10_000, afterKillMs: 5_000 };
+export const DEFAULT_KILL_TIMINGS: KillTimings = { afterInterruptMs: 30_000, afterTerminateMs: 10_000, afterKillMs: 5_000, stuckMs: 500 };
 
 export interface RunOptions {
   log: BuildLog;
@@ -172,9 +181,14 @@ export async function runCommand(cmd: string, args: readonly string[], opts: Run
   if (pgid !== undefined) opts.onSpawn?.(pgid);
   const groupGone = () => leaderDone && (pgid === undefined || !groupAlive(pgid));
 
-  /** Sends each signal to the whole group until nothing of it is left. */
+  /**
+   * Sends each signal to the whole group until nothing of it is left. The wait after SIGINT or
+   * SIGTERM ends early when the group is stuck: the same processes, none able to react to the
+   * signal and none using CPU, for `stuckMs`.
+   */
   const escalate = async (steps: Array<[NodeJS.Signals, number]>): Promise<void> => {
     if (pgid === undefined) return;
+    const procs = hasProcTable();
     for (const [sig, wait] of steps) {
       if (groupGone()) return;
       try {
@@ -183,7 +197,18 @@ export async function runCommand(cmd: string, args: readonly string[], opts: Run
       } catch {
         /* ESRCH: the group emptied in between */
       }
-      if (await waitFor(groupGone, wait)) return;
+      let seen: { print: string; since: number } | null = null;
+      const stuck = (): boolean => {
+        if (!procs || sig === 'SIGKILL') return false;
+        const print = stuckFingerprint(pgid, sig);
+        if (print === null) seen = null;
+        else if (seen?.print !== print) seen = { print, since: Date.now() };
+        return seen !== null && Date.now() - seen.since >= timings.stuckMs;
+      };
+      let isStuck = false;
+      await waitFor(() => groupGone() || (isStuck = stuck()), wait);
+      if (groupGone()) return;
+      if (isStuck) log.write(`Nothing left in process group ${pgid} reacts to ${sig} (it is ignored or only waited for)\n`);
     }
     const left = hasProcTable() ? groupMembers(pgid).map((p) => `${p.pid} (${p.cmdline})`) : ['unknown'];
     log.write(`WARNING: processes of group ${pgid} survived SIGKILL: ${left.join(', ')}\n`);
