@@ -1,5 +1,6 @@
 // `buildbox worker`: a standalone buildd that takes pyBit BuildRequests from RabbitMQ (or from a
-// `box` parent's embedded queue) and reports to a Buildbox or pyBit controller.
+// `box` parent's embedded queue) and reports to a Buildbox or pyBit controller; with `--xmlrpc` it
+// also (or, with `--no-amqp`, only) serves launchpad-buildd's XML-RPC face for a buildd-manager.
 import { Command, Option } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { createBackend } from '../../src-worker/backends/index';
@@ -8,6 +9,8 @@ import { IpcConsumer } from '../../src-worker/ipc-consumer';
 import { QueueHeldError, type JobTransport } from '../../src-worker/job-transport';
 import { ConfigError, resolveWorkerConfig, type WorkerFlags } from '../../src-worker/worker-config';
 import { WorkerService } from '../../src-worker/worker-service';
+import { startLpBuilder, type LpBuilderServer } from '../../src-worker/lp-builder/server';
+import { xmlrpcFaceOptions, type XmlRpcFlags } from '../../src-worker/xmlrpc-face';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -36,10 +39,29 @@ export function registerWorker(program: Command): void {
     .option('--dry-run', 'log fetch commands instead of running them')
     .option('--heartbeat-seconds <n>', 'heartbeat period while building (default 10, at most a third of the lease)')
     .option('--kill-timeout-seconds <n>', 'grace after SIGINT before SIGTERM when stopping a build (default 30)')
-    .action(async (flags: WorkerFlags) => {
+    .option('--no-amqp', 'take no jobs from RabbitMQ (with --xmlrpc: be a launchpad-buildd builder only)')
+    .option('--xmlrpc [address]', 'serve the launchpad-buildd XML-RPC face on [HOST:]PORT (default 127.0.0.1:8221)')
+    .option('--filecache <dir>', 'file cache of the XML-RPC face (default <buildroot>/filecache)')
+    .option('--arch-tag <arch>', 'architecture the XML-RPC face reports in info() (default --arch)')
+    .option('--prep-command <cmd>', "shell command run before each XML-RPC build (launchpad-buildd's builder-prep hook)")
+    .option('--control-fifo <path>', 'FIFO driving --backend scripted (a test backend: builds end on command)')
+    .option('--legacy-status', 'XML-RPC status() answers the pre-2013 tuple forms')
+    .action(async (allFlags: Omit<WorkerFlags, 'amqp'> & XmlRpcFlags & { amqp?: string | false }) => {
+      // `--no-amqp` sets amqp to false; the config resolver only knows URLs.
+      const useAmqp = allFlags.amqp !== false;
+      const flags: WorkerFlags = { ...allFlags, amqp: allFlags.amqp === false ? undefined : allFlags.amqp };
       let cfg;
+      let faceOpts = null;
       try {
         cfg = resolveWorkerConfig(flags);
+        if (!useAmqp && allFlags.xmlrpc === undefined) throw new ConfigError('--no-amqp leaves nothing to do without --xmlrpc');
+        if (useAmqp && cfg.backend === 'scripted') throw new ConfigError('--backend scripted drives XML-RPC builds only: add --no-amqp');
+        if (allFlags.xmlrpc !== undefined) {
+          faceOpts = xmlrpcFaceOptions(allFlags, { ...cfg, version: process.env.npm_package_version });
+        } else {
+          const stray = (['filecache', 'archTag', 'prepCommand', 'controlFifo', 'legacyStatus'] as const).filter((k) => allFlags[k] !== undefined);
+          if (stray.length) throw new ConfigError(`--${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --xmlrpc`);
+        }
       } catch (e) {
         if (e instanceof ConfigError) {
           process.stderr.write(`buildbox worker: ${e.message}\n`);
@@ -49,6 +71,39 @@ export function registerWorker(program: Command): void {
       }
       mkdirSync(cfg.buildroot, { recursive: true });
       const say = (line: string) => process.stdout.write(`[worker ${cfg.clientName}] ${line}\n`);
+      let face: LpBuilderServer | null = null;
+      if (faceOpts) {
+        try {
+          face = await startLpBuilder({ ...faceOpts, log: (line) => say(`xmlrpc: ${line}`) });
+        } catch (e) {
+          const err = e as NodeJS.ErrnoException;
+          process.stderr.write(`buildbox worker: cannot serve XML-RPC on ${faceOpts.host}:${faceOpts.port}: ${err.code ?? ''} ${err.message}\n`);
+          process.exit(2);
+        }
+      }
+      const faceNote = face && faceOpts ? `XML-RPC builder ${face.url}/rpc (arch ${faceOpts.archTag}, file cache ${faceOpts.cacheDir})` : '';
+      const stopFace = async () => {
+        await face?.close();
+      };
+      if (!useAmqp) {
+        say(`ready: ${faceNote} only, backend ${cfg.backend}${cfg.backend === 'dpkg' ? ' (host build, no isolation)' : ''}`);
+        let stoppingFace = false;
+        const stopOnly = (sig: string) => {
+          if (stoppingFace) return;
+          stoppingFace = true;
+          say(`received ${sig}: stopping (a running XML-RPC build is abandoned)`);
+          stopFace().then(
+            () => process.exit(0),
+            (e: unknown) => {
+              process.stderr.write(`error while stopping: ${String(e)}\n`);
+              process.exit(1);
+            },
+          );
+        };
+        process.on('SIGTERM', () => stopOnly('SIGTERM'));
+        process.on('SIGINT', () => stopOnly('SIGINT'));
+        return;
+      }
       const transport: JobTransport =
         cfg.amqp === 'ipc:'
           ? new IpcConsumer({ clientName: cfg.clientName, queues: cfg.suites.map((s) => ({ dist: cfg.dist, arch: cfg.arch, suite: s, format: cfg.format })), log: say })
@@ -66,14 +121,15 @@ export function registerWorker(program: Command): void {
       }
       say(
         `ready: ${cfg.slots} slot(s), backend ${cfg.backend}${cfg.backend === 'dpkg' ? ' (host build, no isolation)' : ''}, ` +
-          `${cfg.dist}/${cfg.arch}/${cfg.format} suites ${cfg.suites.join(', ')}, controller ${cfg.controller ?? "from each message's web_host"}`,
+          `${cfg.dist}/${cfg.arch}/${cfg.format} suites ${cfg.suites.join(', ')}, controller ${cfg.controller ?? "from each message's web_host"}` +
+          (faceNote ? `; ${faceNote}` : ''),
       );
       let stopping = false;
       const stop = (sig: string) => {
         if (stopping) return;
         stopping = true;
         say(`received ${sig}: stopping (running builds are handed back)`);
-        service.stop().then(
+        Promise.all([service.stop(), stopFace()]).then(
           () => process.exit(0),
           (e: unknown) => {
             process.stderr.write(`error while stopping: ${String(e)}\n`);
