@@ -5,6 +5,8 @@ import { registerUser } from './cli/user';
 import { registerBox } from './cli/box';
 import { registerWorker } from './cli/worker';
 import { registerChroot } from './cli/chroot';
+import { registerSubmit } from './cli/submit';
+import { registerJobs } from './cli/jobs';
 
 const program = new Command('buildbox').description('Buildbox: a Debian build farm (pyBit and launchpad-buildd compatible)');
 registerServe(program);
@@ -12,6 +14,8 @@ registerBox(program);
 registerUser(program);
 registerWorker(program);
 registerChroot(program);
+registerSubmit(program);
+registerJobs(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`buildbox: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -230,6 +230,35 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('job_status_updated').on('job').columns(['status', 'updated_at']).execute();
       },
     },
+    '0007_repositories': {
+      async up(db: Kysely<any>) {
+        // Git repositories whose pushes queue builds through the GitHub/GitLab webhooks; the
+        // secret is kept as given because GitHub's HMAC needs it, not a hash of it.
+        await withId(db.schema.createTable('repositories'), dialect)
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('clone_url', 'text', (c) => c.notNull())
+          .addColumn('secret', 'text', (c) => c.notNull())
+          .addColumn('suite', 'text')
+          .addColumn('dist', 'text')
+          .addColumn('format', 'text')
+          .addColumn('branch', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('last_delivery_at', 'text')
+          .execute();
+        // Delivery ids already acted on, so that a replayed delivery queues nothing again.
+        await db.schema
+          .createTable('webhook_deliveries')
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('delivery_id', 'text', (c) => c.notNull())
+          .addColumn('repository_id', 'integer', (c) => c.notNull())
+          .addColumn('received_at', 'text', (c) => c.notNull())
+          .addColumn('job_ids', 'text', (c) => c.notNull().defaultTo(''))
+          .addPrimaryKeyConstraint('webhook_deliveries_pk', ['provider', 'delivery_id'])
+          .execute();
+        await db.schema.createIndex('webhook_deliveries_repo').on('webhook_deliveries').column('repository_id').execute();
+      },
+    },
   };
 }
 

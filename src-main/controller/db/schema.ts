@@ -170,6 +170,26 @@ export interface SourceFileTable {
   sha256: string;
   size: number | string;
 }
+export interface RepositoryTable {
+  id: Generated<number>;
+  name: string;
+  provider: string;
+  clone_url: string;
+  secret: string;
+  suite: string | null;
+  dist: string | null;
+  format: string | null;
+  branch: string | null;
+  created_at: string;
+  last_delivery_at: string | null;
+}
+export interface WebhookDeliveryTable {
+  provider: string;
+  delivery_id: string;
+  repository_id: number;
+  received_at: string;
+  job_ids: string;
+}
 
 export interface Database {
   arch: Named;
@@ -198,6 +218,8 @@ export interface Database {
   builder_jobs: BuilderJobTable;
   chroots: ChrootTable;
   source_files: SourceFileTable;
+  repositories: RepositoryTable;
+  webhook_deliveries: WebhookDeliveryTable;
 }
 
 export type LookupTable = 'arch' | 'buildclients' | 'distribution' | 'format' | 'status' | 'suite' | 'buildenv';

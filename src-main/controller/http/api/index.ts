@@ -7,6 +7,8 @@ import { registerWorkerApi } from './worker-api';
 import { registerBuildersApi } from './builders-api';
 import { registerChrootsApi } from './chroots-api';
 import { registerUploadsApi } from './uploads-api';
+import { registerHooksApi } from './hooks-api';
+import { registerRepositoriesApi } from './repositories-api';
 
 export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
   registerReadApi(app, deps);
@@ -14,4 +16,6 @@ export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
   registerBuildersApi(app, deps);
   registerChrootsApi(app, deps);
   registerUploadsApi(app, deps);
+  registerHooksApi(app, deps);
+  registerRepositoriesApi(app, deps);
 }
