@@ -1,38 +1,31 @@
-// Opt-in (BUILDBOX_TEST_SBUILD=1, slow): a real sbuild build through the launchpad-buildd face,
+// Opt-in (BUILDBOX_SBUILD_TESTS=1, slow): a real sbuild build through the launchpad-buildd face,
 // from a chroot tarball in Launchpad's layout (everything under `chroot-autobuild/`), which the
-// binarypackage manager re-roots for sbuild's unshare mode.
-//   BUILDBOX_TEST_CHROOTS  a directory with <suite>-<arch>.tar.zst (else one is made by mmdebstrap)
-//   BUILDBOX_TEST_SUITE    the suite (default bookworm)
+// binarypackage manager re-roots for sbuild's unshare mode. Chroot location and suite: see
+// test/helpers/chroots.ts.
 // Making the Launchpad-layout tarball unpacks the chroot, which needs root (device nodes, owners).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryBuildLog } from '../../src-worker/build-log';
-import { createChrootTarball, findChroot } from '../../src-worker/chroots';
 import { makeSourcePackage } from '../fixtures/make-package';
+import { SBUILD_SKIP_REASON, SBUILD_TESTS, TEST_SUITE, testChrootTarball } from '../helpers/chroots';
 import { HOST_ARCH } from '../worker/helpers';
 import { pyCalls, startTestBuilder, unwrap, type TestBuilder } from './helpers';
 
-const enabled = process.env.BUILDBOX_TEST_SBUILD === '1' && process.getuid?.() === 0;
+const isRoot = process.getuid?.() === 0;
+const enabled = SBUILD_TESTS && isRoot;
+if (!enabled) console.info(`launchpad-buildd sbuild build: skipped — ${SBUILD_TESTS ? 'making the Launchpad-layout chroot needs root' : SBUILD_SKIP_REASON}`);
 
 describe.runIf(enabled)('binarypackage builds with the sbuild backend (opt-in)', () => {
-  const suite = process.env.BUILDBOX_TEST_SUITE ?? 'bookworm';
+  const suite = TEST_SUITE;
   let work = '';
   let lpTarball = '';
   let t: TestBuilder | null = null;
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'lp-sbuild-'));
-    const dir = process.env.BUILDBOX_TEST_CHROOTS ?? join(work, 'chroots');
-    let tarball = findChroot(dir, { suite, arch: HOST_ARCH })?.path;
-    if (!tarball) {
-      mkdirSync(dir, { recursive: true }); // mmdebstrap wants the target's directory to exist
-      const made = await createChrootTarball({ dir, suite, arch: HOST_ARCH, mirror: process.env.BUILDBOX_TEST_MIRROR, log: new MemoryBuildLog() });
-      expect(made.result.ok).toBe(true);
-      tarball = made.chroot!.path;
-    }
+    const tarball = await testChrootTarball({ arch: HOST_ARCH, scratch: work, suite });
     // Launchpad's layout: the chroot under a top-level chroot-autobuild/.
     const root = join(work, 'lp', 'chroot-autobuild');
     mkdirSync(root, { recursive: true });

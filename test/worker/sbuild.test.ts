@@ -1,16 +1,14 @@
 // sbuild's command line and outcome mapping run always; real sbuild builds (unshare chroot
-// made by mmdebstrap, ~30 s each plus ~40 s to make the chroot) only with BUILDBOX_TEST_SBUILD=1.
-//   BUILDBOX_TEST_CHROOTS  a directory with <suite>-<arch>.tar.zst (else one is made)
-//   BUILDBOX_TEST_SUITE    the suite to bootstrap (default bookworm)
-//   BUILDBOX_TEST_MIRROR   the mirror for mmdebstrap
+// made by mmdebstrap, ~30 s each plus ~40 s to make the chroot) only with BUILDBOX_SBUILD_TESTS=1
+// (chroot location and suite: see test/helpers/chroots.ts).
 // Running as root needs `root:100000:65536` in /etc/subuid and /etc/subgid.
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildSpec } from '../../src-worker/backends/backend';
 import { SbuildBackend, sbuildArgs } from '../../src-worker/backends/sbuild';
 import { MemoryBuildLog } from '../../src-worker/build-log';
-import { createChrootTarball, findChroot } from '../../src-worker/chroots';
 import { makeSourcePackage, UNSATISFIABLE_DEPENDENCY, type PackageSpec } from '../fixtures/make-package';
+import { noteSbuildSkipped, SBUILD_TESTS, TEST_SUITE, testChrootTarball } from '../helpers/chroots';
 import { HOST_ARCH, processesMatching, tempDirs, until } from './helpers';
 
 const dirs = tempDirs();
@@ -69,17 +67,12 @@ describe('sbuild backend (no sbuild needed)', () => {
   });
 });
 
-describe.runIf(process.env.BUILDBOX_TEST_SBUILD === '1')('sbuild backend (real builds, opt-in)', () => {
-  const suite = process.env.BUILDBOX_TEST_SUITE ?? 'bookworm';
+noteSbuildSkipped('sbuild backend (real builds)');
+describe.runIf(SBUILD_TESTS)('sbuild backend (real builds, opt-in)', () => {
+  const suite = TEST_SUITE;
   let tarball = '';
   beforeAll(async () => {
-    const dir = process.env.BUILDBOX_TEST_CHROOTS ?? dirs.make('bb-chroots-');
-    tarball = findChroot(dir, { suite, arch: HOST_ARCH })?.path ?? '';
-    if (!tarball) {
-      const made = await createChrootTarball({ dir, suite, arch: HOST_ARCH, mirror: process.env.BUILDBOX_TEST_MIRROR, log: new MemoryBuildLog() });
-      expect(made.result.ok).toBe(true);
-      tarball = made.chroot!.path;
-    }
+    tarball = await testChrootTarball({ arch: HOST_ARCH, scratch: dirs.make('bb-chroots-') });
   }, 900_000);
 
   const build = (pkg: PackageSpec, over: Partial<BuildSpec> = {}) => {
