@@ -19,26 +19,34 @@ export interface Services {
 
 export const DEFAULT_SWEEP_INTERVAL_MS = 2000;
 
-/** Runs `task` every interval (read from the config each time), one run at a time. */
+/**
+ * Runs `task` every interval, one run at a time. The interval is read from the config on every
+ * wake-up, so a changed setting applies at once (a longer one postpones a run already due).
+ */
 function periodic(ctx: Ctx, name: string, task: () => Promise<unknown>): Services {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let stopped = false;
-  const schedule = () => {
+  let lastRun = Date.now();
+  const interval = () => ctx.config.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
+  const schedule = (ms: number) => {
     if (stopped) return;
-    timer = setTimeout(tick, ctx.config.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS);
+    timer = setTimeout(wake, Math.max(0, ms));
     timer.unref?.();
   };
-  const tick = () => {
+  const wake = () => {
+    const due = lastRun + interval() - Date.now();
+    if (due > 0) return schedule(due);
+    lastRun = Date.now();
     running = task()
       .then(() => undefined)
       .catch((e) => ctx.log.warn(`${name}: ${(e as Error).message}`))
       .finally(() => {
         running = null;
-        schedule();
+        schedule(interval());
       });
   };
-  schedule();
+  schedule(interval());
   return {
     async stop() {
       stopped = true;

@@ -134,6 +134,13 @@ describe.each(DIALECTS)('librarian over HTTP ($name)', ({ make }) => {
     expect(head.headers.get('content-length')).toBe(String(data.length));
   });
 
+  it('streams uploads larger than the JSON body limit', async () => {
+    const data = randomBytes(12 * 1024 * 1024);
+    const r = await upload('big.tar', data);
+    expect(r.status).toBe(200);
+    expect(FileInfo.parse(r.json()).sha256).toBe(hash('sha256', data));
+  });
+
   it('stores multipart uploads under their file names', async () => {
     const fd = new FormData();
     fd.append('file', new Blob([Buffer.from('Source: hello\n')]), 'hello_1.0-1.dsc');

@@ -19,8 +19,12 @@ describe.each(DIALECTS)('worker API ($name)', ({ make }) => {
 
   it('registers a worker on hello and lists it with its state and leased jobs', async () => {
     const hello = { name: 'build_client_w1', arch: w.arch, suites: [w.suite], backend: 'dpkg', slots: 2, state: 'idle', version: '1.2.3' };
+    const seen: string[] = [];
+    const off = w.t.c.ctx.events.on((e) => e.type === 'worker.seen' && seen.push(e.name));
     const r = await w.t.req('POST', workerPaths.hello, { json: hello, auth: w.auth });
+    off();
     expect(r.status).toBe(200);
+    expect(seen).toEqual(['build_client_w1']);
     expect(r.json().heartbeatSeconds).toBeGreaterThan(0);
 
     const jobId = await w.submit();

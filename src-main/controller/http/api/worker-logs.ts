@@ -71,7 +71,9 @@ export function registerWorkerLogRoutes(app: FastifyInstance, deps: AuthDeps, st
         .header('x-log-length', String(total))
         .header('x-log-size', String(total))
         .header('x-log-offset', String(offset))
-        .header('cache-control', 'no-store');
+        .header('cache-control', 'no-store')
+        // A desktop app pointed at a remote controller reads these across origins.
+        .header('access-control-expose-headers', 'X-Log-Length, X-Log-Size, X-Log-Offset');
       if (end <= offset) return reply.code(200).send('');
       reply.header('content-length', String(end - offset));
       return reply.code(200).send(createReadStream(stores.logs.path(id), { start: offset, end: end - 1 }));
@@ -80,6 +82,8 @@ export function registerWorkerLogRoutes(app: FastifyInstance, deps: AuthDeps, st
 
   app.get(
     route(workerPaths.logStream),
+    // A HEAD would open a stream that never sends anything.
+    { exposeHeadRoute: false },
     guard(async (req, reply) => {
       const id = jobIdParam(req);
       const status = await jobStatus(id);
