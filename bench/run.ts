@@ -10,6 +10,7 @@ import { Scope } from './lib/env';
 import { formatTable, type SectionResult } from './lib/report';
 import { controllerSection } from './sections/controller';
 import { dispatchSection } from './sections/dispatch';
+import { workersSection } from './sections/workers';
 
 function envNumber(name: string, dflt: number): number {
   const v = process.env[name];
@@ -52,6 +53,16 @@ const SECTIONS: Section[] = [
         messages: envNumber('BENCH_MESSAGES', 500),
         jobs: envNumber('BENCH_JOBS', 500),
         workerSeconds: envNumber('BENCH_WORKER_SECONDS', 90),
+      }),
+  },
+  {
+    name: 'workers',
+    title: 'workers: no-op throughput, build overhead, cancel latency (issue 4)',
+    run: (scope) =>
+      workersSection(scope, {
+        jobs: envNumber('BENCH_WORKER_JOBS', 200),
+        buildRuns: envNumber('BENCH_BUILD_RUNS', 5),
+        cancels: envNumber('BENCH_CANCELS', 10),
       }),
   },
 ];
