@@ -57,7 +57,7 @@ export function registerWorker(program: Command): void {
         if (!useAmqp && allFlags.xmlrpc === undefined) throw new ConfigError('--no-amqp leaves nothing to do without --xmlrpc');
         if (useAmqp && cfg.backend === 'scripted') throw new ConfigError('--backend scripted drives XML-RPC builds only: add --no-amqp');
         if (allFlags.xmlrpc !== undefined) {
-          faceOpts = xmlrpcFaceOptions(allFlags, { ...cfg, version: process.env.npm_package_version });
+          faceOpts = xmlrpcFaceOptions(allFlags, { ...cfg, version: process.env.npm_package_version || undefined });
         } else {
           const stray = (['filecache', 'archTag', 'prepCommand', 'controlFifo', 'legacyStatus'] as const).filter((k) => allFlags[k] !== undefined);
           if (stray.length) throw new ConfigError(`--${stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --xmlrpc`);

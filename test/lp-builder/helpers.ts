@@ -2,6 +2,7 @@
 // cache and FIFO, driven through Python's xmlrpc.client (test/lp-builder/rpc_driver.py) exactly
 // as Launchpad's buildd-manager and tests drive launchpad-buildd.
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
@@ -96,7 +97,8 @@ export async function startTestBuilder(opts: Partial<LpBuilderServerOptions> = {
   await mkdir(cacheDir);
   await mkdir(workRoot);
   const fifo = join(dir, 'control.fifo');
-  const server = await startLpBuilder({ port: 0, cacheDir, archTag: 'i386', backend: 'scripted', controlFifo: fifo, workRoot, ...opts });
+  const o: LpBuilderServerOptions = { port: 0, cacheDir, archTag: 'i386', backend: 'scripted', controlFifo: fifo, workRoot, ...opts };
+  const server = process.env.BUILDBOX_LP_BUILDER_CLI && cliExpressible(o) ? await startCliBuilder(o, dir) : await startLpBuilder(o);
   const rpcUrl = `${server.url}/rpc`;
   const callResult = async (method: string, ...args: Json[]) => (await pyCalls([{ url: rpcUrl, method, args }]))[0]!;
   const t: TestBuilder = {
@@ -128,6 +130,50 @@ export async function startTestBuilder(opts: Partial<LpBuilderServerOptions> = {
     },
   };
   return t;
+}
+
+// BUILDBOX_LP_BUILDER_CLI=1 runs the builder as a `buildbox worker --no-amqp --xmlrpc` process
+// (dist/cli.js) instead of in this process, for the options the command line can express.
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+function cliExpressible(o: LpBuilderServerOptions): boolean {
+  return typeof o.backend === 'string' && o.backendOptions === undefined && o.abortTimeoutMs === undefined && o.builderVersion === undefined && !o.host;
+}
+
+async function startCliBuilder(o: LpBuilderServerOptions, dir: string): Promise<LpBuilderServer> {
+  const args = ['worker', '--no-amqp', '--xmlrpc', `127.0.0.1:${o.port ?? 0}`, '--buildroot', join(dir, 'worker'), '--filecache', o.cacheDir];
+  args.push('--arch-tag', o.archTag, '--backend', String(o.backend));
+  if (o.controlFifo) args.push('--control-fifo', o.controlFifo);
+  if (o.prepCommand) args.push('--prep-command', o.prepCommand);
+  if (o.legacyStatus) args.push('--legacy-status');
+  // No builder_version in status() (the in-process default), whatever npm put in the environment.
+  const { npm_package_version: _, ...env } = process.env;
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const lines: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (l) => lines.push(l));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      lines.push(l);
+      const m = /ready: XML-RPC builder (http:\/\/\S+)\/rpc/.exec(l);
+      if (m) resolve(m[1]!);
+    });
+    void exited.then(() => reject(new Error(`buildbox worker exited: ${lines.join('\n')}`)));
+  });
+  return {
+    url,
+    port: Number(new URL(url).port),
+    // Only the in-process server has an LpBuilder to look into.
+    builder: undefined as never,
+    async close() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(t);
+      }
+    },
+  };
 }
 
 export function readCacheFile(t: TestBuilder, name: string): string {
