@@ -5,12 +5,16 @@
 //   default 5000), BENCH_MESSAGES (raw AMQP round trips, default 500), BENCH_JOBS (dispatch
 //   jobs, default 500), BENCH_WORKER_SECONDS (dispatch time box, default 90), BENCH_DIALECTS
 //   (controller databases, default sqlite,postgres), BENCH_SECTION_TIMEOUT (seconds, default 600),
-//   BENCH_QUIET=1 (no progress on stderr).
+//   BENCH_BUILDERS (idle builders per scan cycle, default 50), BENCH_FILE_MB (ensurepresent file,
+//   default 150), BENCH_QUIET=1 (no progress on stderr). ui: BENCH_UI_JOBS (default 100000), BENCH_UI_LOG_MB (100),
+//   BENCH_UI_RUNS (5), BENCH_UI_RATES (lines/s ladder), BENCH_UI_FOLLOW_SECONDS (5), BENCH_UI_CHUNK_MS (100).
 import { Scope } from './lib/env';
 import { formatTable, type SectionResult } from './lib/report';
 import { controllerSection } from './sections/controller';
 import { dispatchSection } from './sections/dispatch';
+import { buildersSection } from './sections/builders';
 import { workersSection } from './sections/workers';
+import { uiSection } from './sections/ui';
 
 function envNumber(name: string, dflt: number): number {
   const v = process.env[name];
@@ -56,6 +60,18 @@ const SECTIONS: Section[] = [
       }),
   },
   {
+    name: 'builders',
+    title: 'builders: buildd-manager scans and the XML-RPC face (issue 5)',
+    run: (scope) =>
+      buildersSection(scope, {
+        builders: envNumber('BENCH_BUILDERS', 50),
+        cycles: 30,
+        echoes: 500,
+        fileMB: envNumber('BENCH_FILE_MB', 150),
+        downloads: 3,
+      }),
+  },
+  {
     name: 'workers',
     title: 'workers: no-op throughput, build overhead, cancel latency (issue 4)',
     run: (scope) =>
@@ -63,6 +79,19 @@ const SECTIONS: Section[] = [
         jobs: envNumber('BENCH_WORKER_JOBS', 200),
         buildRuns: envNumber('BENCH_BUILD_RUNS', 5),
         cancels: envNumber('BENCH_CANCELS', 10),
+      }),
+  },
+  {
+    name: 'ui',
+    title: 'ui: the web UI in Chromium (issue 6)',
+    run: (scope) =>
+      uiSection(scope, {
+        jobs: envNumber('BENCH_UI_JOBS', 100_000),
+        logMegabytes: envNumber('BENCH_UI_LOG_MB', 100),
+        runs: envNumber('BENCH_UI_RUNS', 5),
+        rates: (process.env.BENCH_UI_RATES ?? '1000,2000,5000,10000,20000,40000,80000').split(',').map((r) => Number(r)).filter((r) => r > 0),
+        followSeconds: envNumber('BENCH_UI_FOLLOW_SECONDS', 5),
+        chunkMs: envNumber('BENCH_UI_CHUNK_MS', 100),
       }),
   },
 ];

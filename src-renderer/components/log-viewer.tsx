@@ -1,8 +1,9 @@
 // The build log: fetched by byte range (the tail first, so a 100 MB log opens at once), shown
 // in a virtualised list with line numbers, extended upwards or downwards as the user scrolls,
-// and followed live: job.log events on the event stream say how far the log has grown.
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { useVirtualizer } from '@tanstack/react-virtual';
+// and followed live: while the tail is loaded, the log's own SSE stream pushes what the worker
+// writes (batched to one update per frame); otherwise job.log events on the main event stream
+// say how far the log has grown and ranges are fetched as the reader reaches the end.
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useApi } from '../lib/context';
 import { useServerEvent } from '../lib/events';
 import { LOG_RANGE_BYTES } from '../lib/api';
@@ -10,6 +11,8 @@ import { ApiError } from '../lib/http';
 import { errorText } from './common';
 
 const LINE_HEIGHT = 18;
+/** Lines rendered above and below the visible ones. */
+const OVERSCAN = 30;
 
 interface LogWindow {
   /** Byte offset of the first loaded byte. */
@@ -44,9 +47,17 @@ function incompleteTail(bytes: Uint8Array): number {
 
 export function LogViewer({ jobId, live }: { jobId: number; live: boolean }) {
   const api = useApi();
-  const [win, setWin] = useState<LogWindow>(EMPTY);
+  const [win, setWinState] = useState<LogWindow>(EMPTY);
   const winRef = useRef(win);
-  winRef.current = win;
+  // The ref runs ahead of renders, so appends arriving before React re-renders see the latest window.
+  const setWin = useCallback((next: LogWindow | ((cur: LogWindow) => LogWindow)) => {
+    const w = typeof next === 'function' ? next(winRef.current) : next;
+    winRef.current = w;
+    setWinState(w);
+  }, []);
+  /** Bumped whenever the window is replaced (not extended): the live tail restarts from its end. */
+  const [generation, setGeneration] = useState(0);
+  const streaming = useRef(false);
   const [error, setError] = useState<unknown>(null);
   const [missing, setMissing] = useState(false);
   const [follow, setFollow] = useState(true);
@@ -92,17 +103,18 @@ export function LogViewer({ jobId, live }: { jobId: number; live: boolean }) {
         const cut = incompleteTail(bytes);
         const text = decoder.decode(bytes.subarray(0, bytes.length - cut));
         setWin({ start, end: start + bytes.length - cut, lines: text.split('\n'), total: Math.max(r.total, start + bytes.length) });
+        setGeneration((g) => g + 1);
       } catch (e) {
         setError(e);
       }
     },
-    [decoder, fetchRange],
+    [decoder, fetchRange, setWin],
   );
 
   useEffect(() => {
     setWin(EMPTY);
     void loadFresh(false);
-  }, [loadFresh]);
+  }, [loadFresh, setWin]);
 
   /** Appends what follows the window, repeating until the known end is reached. */
   const extendDown = useCallback(async () => {
@@ -127,7 +139,6 @@ export function LogViewer({ jobId, live }: { jobId: number; live: boolean }) {
           for (let i = 1; i < parts.length; i++) lines.push(parts[i]!);
           return { ...cur, end: cur.end + r.bytes.length - cut, lines, total: Math.max(r.total, cur.end + r.bytes.length) };
         });
-        winRef.current = { ...winRef.current, end: w.end + r.bytes.length - cut };
         if (w.end + r.bytes.length - cut < r.total) again.current = true;
       } while (again.current);
     } catch (e) {
@@ -135,7 +146,7 @@ export function LogViewer({ jobId, live }: { jobId: number; live: boolean }) {
     } finally {
       busy.current = false;
     }
-  }, [decoder, fetchRange]);
+  }, [decoder, fetchRange, setWin]);
 
   /** Prepends the range before the window. */
   const extendUp = useCallback(async () => {
@@ -166,9 +177,11 @@ export function LogViewer({ jobId, live }: { jobId: number; live: boolean }) {
     } finally {
       busy.current = false;
     }
-  }, [fetchRange]);
+  }, [fetchRange, setWin]);
 
   useServerEvent((e) => {
+    // The live tail brings the bytes itself.
+    if (streaming.current) return;
     if (e.type === 'job.log' && e.jobId === jobId) {
       setWin((cur) => ({ ...cur, total: Math.max(cur.total, e.offset + e.length) }));
       if (winRef.current.end >= winRef.current.total || winRef.current.end >= e.offset) void extendDown();
@@ -176,18 +189,105 @@ export function LogViewer({ jobId, live }: { jobId: number; live: boolean }) {
     if (e.type === 'job.status' && e.jobId === jobId) void extendDown();
   });
 
+  // The live tail: while the job builds and the window reaches the end of the log, follow the
+  // log's SSE stream from there. Chunks are appended in place (the window's line array is never
+  // copied) and flushed to React once per animation frame, so a fast build costs one render per
+  // frame however many chunks arrive.
+  const atEnd = win.end >= win.total && generation > 0;
+  useEffect(() => {
+    if (!live || !atEnd) return;
+    const from = winRef.current.end;
+    const es = new EventSource(api.logStreamUrl(jobId, from));
+    streaming.current = true;
+    let expected = from;
+    let pending = '';
+    let frame = 0;
+    const flush = () => {
+      frame = 0;
+      if (!pending) return;
+      const cur = winRef.current;
+      const parts = pending.split('\n');
+      pending = '';
+      const lines = cur.lines;
+      lines[lines.length - 1] += parts[0]!;
+      for (let i = 1; i < parts.length; i++) lines.push(parts[i]!);
+      setWin({ ...cur, end: expected, total: Math.max(cur.total, expected) });
+    };
+    const stop = () => {
+      es.close();
+      streaming.current = false;
+      if (frame) cancelAnimationFrame(frame);
+    };
+    es.addEventListener('log', (ev) => {
+      const d = JSON.parse((ev as MessageEvent<string>).data) as { offset: number; next: number; text: string };
+      if (d.offset !== expected) {
+        // Out of step (a reconnect that resumed elsewhere): fall back to range fetches.
+        stop();
+        void extendDown();
+        return;
+      }
+      expected = d.next;
+      pending += d.text;
+      frame ||= requestAnimationFrame(flush);
+    });
+    es.addEventListener('reset', () => {
+      stop();
+      void loadFresh(false);
+    });
+    let ended = false;
+    es.addEventListener('end', () => {
+      ended = true;
+      flush();
+      stop();
+    });
+    return () => {
+      flush();
+      stop();
+      // Stopped before the stream's own end (the job's status arrived first): fetch whatever
+      // the worker wrote last.
+      if (!ended) void extendDown();
+    };
+  }, [api, jobId, live, atEnd, generation, setWin, loadFresh, extendDown]);
+
   // A trailing '' after the last newline is not a line of its own.
   const lineCount = win.lines.length - (win.lines[win.lines.length - 1] === '' ? 1 : 0);
-  const virtual = useVirtualizer({
-    count: lineCount,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => LINE_HEIGHT,
-    overscan: 30,
-  });
-
+  // Every line has the same height, so the visible range is arithmetic: no per-line measurement
+  // (a general virtualiser's O(lines) bookkeeping per update is what made a fast live tail lag).
+  const [view, setView] = useState({ top: 0, height: 480 });
+  const readView = useCallback(() => {
+    const el = scrollRef.current;
+    if (!el) return;
+    setView((v) => (v.top === el.scrollTop && v.height === el.clientHeight ? v : { top: el.scrollTop, height: el.clientHeight }));
+  }, []);
   useEffect(() => {
-    if (follow && lineCount > 0) virtual.scrollToIndex(lineCount - 1, { align: 'end' });
-  }, [follow, lineCount, virtual]);
+    const el = scrollRef.current;
+    if (!el) return;
+    readView();
+    const ro = new ResizeObserver(readView);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [readView]);
+  const scrollToLine = (i: number, align: 'start' | 'center') => {
+    const el = scrollRef.current;
+    if (!el) return;
+    el.scrollTop = align === 'start' ? i * LINE_HEIGHT : i * LINE_HEIGHT - el.clientHeight / 2;
+    readView();
+  };
+  const totalHeight = lineCount * LINE_HEIGHT;
+  // While following, render the bottom now rather than after the scroll event the pin causes.
+  const top = follow ? Math.max(0, totalHeight - view.height) : view.top;
+  const firstShown = Math.max(0, Math.floor(top / LINE_HEIGHT) - OVERSCAN);
+  const lastShown = Math.min(lineCount, Math.ceil((top + view.height) / LINE_HEIGHT) + OVERSCAN);
+
+  // Rows have a fixed height, so the bottom is exact: pin it before the frame is painted.
+  const lastTop = useRef(0);
+  useLayoutEffect(() => {
+    const el = scrollRef.current;
+    if (follow && el && lineCount > 0) {
+      el.scrollTop = el.scrollHeight;
+      lastTop.current = el.scrollTop;
+    }
+  }, [follow, lineCount]);
 
   const matches = useMemo(() => {
     if (!query) return [] as number[];
@@ -202,14 +302,17 @@ export function LogViewer({ jobId, live }: { jobId: number; live: boolean }) {
     const k = ((i % matches.length) + matches.length) % matches.length;
     setMatchIdx(k);
     setFollow(false);
-    virtual.scrollToIndex(matches[k]!, { align: 'center' });
+    scrollToLine(matches[k]!, 'center');
   };
 
   const onScroll = () => {
     const el = scrollRef.current;
     if (!el) return;
+    readView();
     const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < LINE_HEIGHT * 2;
-    if (!atBottom && follow) setFollow(false);
+    // Only the reader scrolling up stops following; growth of the log below never does.
+    if (!atBottom && follow && el.scrollTop < lastTop.current - 1) setFollow(false);
+    lastTop.current = el.scrollTop;
     if (el.scrollTop < LINE_HEIGHT * 5 && win.start > 0) void extendUp();
     if (atBottom && win.end < win.total) void extendDown();
   };
@@ -227,7 +330,7 @@ export function LogViewer({ jobId, live }: { jobId: number; live: boolean }) {
           onClick={async () => {
             setFollow(false);
             if (winRef.current.start > 0) await loadFresh(true);
-            virtual.scrollToIndex(0, { align: 'start' });
+            scrollToLine(0, 'start');
           }}
         >
           Top
@@ -275,17 +378,20 @@ export function LogViewer({ jobId, live }: { jobId: number; live: boolean }) {
       </div>
       {missing ? <p className="muted">No log yet.</p> : null}
       <div className="log-body" ref={scrollRef} onScroll={onScroll} tabIndex={0} data-testid="log-body">
-        <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
-          {virtual.getVirtualItems().map((vi) => (
-            <div
-              key={vi.index}
-              className={`log-line${current === vi.index ? ' current' : ''}${matchSet.has(vi.index) ? ' match' : ''}`}
-              style={{ position: 'absolute', top: 0, left: 0, right: 0, height: LINE_HEIGHT, transform: `translateY(${vi.start}px)` }}
-            >
-              <span className="ln">{numbered ? vi.index + 1 : `+${vi.index + 1}`}</span>
-              <span className="lt">{win.lines[vi.index]}</span>
-            </div>
-          ))}
+        <div style={{ height: totalHeight, position: 'relative' }}>
+          {Array.from({ length: Math.max(0, lastShown - firstShown) }, (_, k) => {
+            const index = firstShown + k;
+            return (
+              <div
+                key={index}
+                className={`log-line${current === index ? ' current' : ''}${matchSet.has(index) ? ' match' : ''}`}
+                style={{ position: 'absolute', top: 0, left: 0, right: 0, height: LINE_HEIGHT, transform: `translateY(${index * LINE_HEIGHT}px)` }}
+              >
+                <span className="ln">{numbered ? index + 1 : `+${index + 1}`}</span>
+                <span className="lt">{win.lines[index]}</span>
+              </div>
+            );
+          })}
         </div>
       </div>
     </section>

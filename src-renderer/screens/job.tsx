@@ -145,10 +145,16 @@ export function JobScreen() {
               </tbody>
             </table>
           ) : null}
-          <h2>Log</h2>
-          <LogViewer jobId={id} live={j.status === 'Building'} />
         </>
       ) : null}
+      {/* Mounted with the page, not after the job's facts arrive, so the log's range requests run
+          alongside the job's own instead of after it. */}
+      {job.error ? null : (
+        <>
+          <h2>Log</h2>
+          <LogViewer jobId={id} live={j?.status === 'Building'} />
+        </>
+      )}
       <p>
         <Link to="/ui/jobs">← all jobs</Link>
       </p>

@@ -76,7 +76,7 @@ test('filter and page through 2,000 jobs, then bulk-cancel a selection', async (
   const id = Number(await row.getAttribute('data-job-id'));
   await row.getByRole('checkbox').check();
   await page.getByRole('button', { name: 'Cancel selected (1)' }).click();
-  await expect(page.getByText('Cancelled 1')).toBeVisible();
+  await expect(page.getByText('Cancelled 1, asked 0 to stop')).toBeVisible();
   await expect(page.getByTestId('jobs-total')).toHaveText('0 jobs');
   const after = (await ok(rest(s, 'GET', `/api/v1/jobs/${id}`, { auth: false }), 'job')).json<{ status: string }>();
   expect(after.status).toBe('Cancelled');
