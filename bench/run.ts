@@ -5,12 +5,14 @@
 //   default 5000), BENCH_MESSAGES (raw AMQP round trips, default 500), BENCH_JOBS (dispatch
 //   jobs, default 500), BENCH_WORKER_SECONDS (dispatch time box, default 90), BENCH_DIALECTS
 //   (controller databases, default sqlite,postgres), BENCH_SECTION_TIMEOUT (seconds, default 600),
-//   BENCH_QUIET=1 (no progress on stderr). ui: BENCH_UI_JOBS (default 100000), BENCH_UI_LOG_MB (100),
+//   BENCH_BUILDERS (idle builders per scan cycle, default 50), BENCH_FILE_MB (ensurepresent file,
+//   default 150), BENCH_QUIET=1 (no progress on stderr). ui: BENCH_UI_JOBS (default 100000), BENCH_UI_LOG_MB (100),
 //   BENCH_UI_RUNS (5), BENCH_UI_RATES (lines/s ladder), BENCH_UI_FOLLOW_SECONDS (5), BENCH_UI_CHUNK_MS (100).
 import { Scope } from './lib/env';
 import { formatTable, type SectionResult } from './lib/report';
 import { controllerSection } from './sections/controller';
 import { dispatchSection } from './sections/dispatch';
+import { buildersSection } from './sections/builders';
 import { workersSection } from './sections/workers';
 import { uiSection } from './sections/ui';
 
@@ -55,6 +57,18 @@ const SECTIONS: Section[] = [
         messages: envNumber('BENCH_MESSAGES', 500),
         jobs: envNumber('BENCH_JOBS', 500),
         workerSeconds: envNumber('BENCH_WORKER_SECONDS', 90),
+      }),
+  },
+  {
+    name: 'builders',
+    title: 'builders: buildd-manager scans and the XML-RPC face (issue 5)',
+    run: (scope) =>
+      buildersSection(scope, {
+        builders: envNumber('BENCH_BUILDERS', 50),
+        cycles: 30,
+        echoes: 500,
+        fileMB: envNumber('BENCH_FILE_MB', 150),
+        downloads: 3,
       }),
   },
   {
