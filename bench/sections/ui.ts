@@ -243,6 +243,53 @@ async function timeToElement(browser: Browser, url: string, selector: string, te
   }
 }
 
+/**
+ * In an already loaded app (warm HTTP and code caches, as in the desktop window): opens `from`,
+ * waits for `readySelector`, then clicks `linkSelector` and times the click → the element.
+ */
+async function timeInApp(browser: Browser, from: string, readySelector: string, linkSelector: string, selector: string, text: string | null): Promise<number> {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const page = await ctx.newPage();
+    await page.goto(from); // fills the HTTP cache
+    await page.goto(from);
+    await page.locator(readySelector).first().waitFor({ timeout: 60_000 });
+    await page.evaluate(`(() => {
+      const sel = ${JSON.stringify(selector)}, want = ${JSON.stringify(text)};
+      const check = () => { for (const el of document.querySelectorAll(sel)) if (want === null || (el.textContent || '').includes(want)) return true; return false; };
+      window.__firstSeen = undefined;
+      const mo = new MutationObserver(() => { if (window.__firstSeen === undefined && check()) { window.__firstSeen = performance.now() - window.__t0; mo.disconnect(); } });
+      mo.observe(document, { childList: true, subtree: true, characterData: true });
+      window.__t0 = performance.now();
+      document.querySelector(${JSON.stringify(linkSelector)}).click();
+    })()`);
+    await page.waitForFunction('window.__firstSeen !== undefined', undefined, { timeout: 60_000, polling: 50 });
+    return (await page.evaluate('window.__firstSeen')) as number;
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** The floor for timeInApp: in a loaded page, fetch `url` and put `show(body)` into the DOM. */
+async function timeInPageFetch(browser: Browser, pageUrl: string, url: string, kind: 'json' | 'tail'): Promise<number> {
+  const ctx = await browser.newContext();
+  try {
+    const page = await ctx.newPage();
+    await page.goto(pageUrl);
+    return (await page.evaluate(`(async () => {
+      const t0 = performance.now();
+      const r = await fetch(${JSON.stringify(url)});
+      const d = document.createElement('div');
+      if (${JSON.stringify(kind)} === 'json') { const j = await r.json(); d.textContent = j.items[0].id + ' ' + j.items[0].package; }
+      else { const l = (await r.text()).split('\\n'); d.textContent = l[l.length - 1] || l[l.length - 2]; }
+      document.body.append(d);
+      return performance.now() - t0;
+    })()`)) as number;
+  } finally {
+    await ctx.close();
+  }
+}
+
 async function medianOf(runs: number, fn: () => Promise<number>): Promise<{ median: number; all: number[] }> {
   await fn(); // warm-up: the server's first query, the browser's first process
   const all: number[] = [];
@@ -351,6 +398,16 @@ export async function uiSection(scope: Scope, opts: UiBenchOptions): Promise<Sec
     `jobs page: navigation start → first job row in the DOM, fresh browser context each run (cold HTTP cache), median of ${opts.runs} (${jobsPage.all.map((x) => x.toFixed(0)).join(', ')} ms); floor: a bare page fetching the same first-page URL (${new URL(firstPageUrl).search}) and adding one row (${jobsFloor.all.map((x) => x.toFixed(0)).join(', ')} ms)`,
   );
 
+  const floorPage = `${floorBase}?mode=none`;
+  const jobsInApp = await medianOf(opts.runs, () =>
+    timeInApp(browser, `${base}/ui/settings`, 'main h1', 'a[href="/ui/jobs"]', '[data-testid="jobs-scroll"] [role="row"][data-job-id]', null),
+  );
+  const jobsInAppFloor = await medianOf(opts.runs, () => timeInPageFetch(browser, floorPage, firstPageUrl!, 'json'));
+  rows.push({ figure: 'jobs page: first row, in-app navigation', value: jobsInApp.median, unit: 'ms', floor: jobsInAppFloor.median, goal: { kind: 'ratio-max', max: 3, abs: 1000 } });
+  notes.push(
+    `jobs in-app: the app already loaded (Settings screen, warm caches), click on "Jobs" → first row in the DOM (${jobsInApp.all.map((x) => x.toFixed(0)).join(', ')} ms); floor: fetch of the same URL from a loaded page + one row (${jobsInAppFloor.all.map((x) => x.toFixed(0)).join(', ')} ms)`,
+  );
+
   // 2. A 100 MB log opened at its end.
   progress(`ui: ${opts.logMegabytes} MB log`);
   const logJob = (await call(base, 'GET', '/api/v1/jobs?limit=1&status=Done')).items[0].id as number;
@@ -364,6 +421,15 @@ export async function uiSection(scope: Scope, opts: UiBenchOptions): Promise<Sec
   rows.push({ figure: `job page: ${(logSize / 1048576).toFixed(0)} MB log shown at its end`, value: logOpen.median, unit: 'ms', floor: logFloor.median, goal: { kind: 'ratio-max', max: 3, abs: 1000 } });
   notes.push(
     `log open: navigation start → the log's last line in the DOM (${logSize.toLocaleString('en-US')} bytes, ~100-byte lines), median of ${opts.runs} (${logOpen.all.map((x) => x.toFixed(0)).join(', ')} ms); floor: a bare page range-fetching the last ${LOG_CHUNK / 1024} KiB and showing its last line (${logFloor.all.map((x) => x.toFixed(0)).join(', ')} ms)`,
+  );
+
+  const logInApp = await medianOf(opts.runs, () =>
+    timeInApp(browser, `${base}/ui/jobs`, `a[href="/ui/jobs/${logJob}"]`, `a[href="/ui/jobs/${logJob}"]`, '[data-testid="log-body"] .lt', endMarker),
+  );
+  const logInAppFloor = await medianOf(opts.runs, () => timeInPageFetch(browser, floorPage, tailUrl, 'tail'));
+  rows.push({ figure: 'job page: log shown at its end, in-app navigation', value: logInApp.median, unit: 'ms', floor: logInAppFloor.median, goal: { kind: 'ratio-max', max: 3, abs: 1000 } });
+  notes.push(
+    `log in-app: from the loaded jobs page, click on the job → the log's last line in the DOM (${logInApp.all.map((x) => x.toFixed(0)).join(', ')} ms); floor: range fetch of the last ${LOG_CHUNK / 1024} KiB from a loaded page + its last line (${logInAppFloor.all.map((x) => x.toFixed(0)).join(', ')} ms)`,
   );
 
   // 3. Following a live build.
