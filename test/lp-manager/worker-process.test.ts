@@ -6,17 +6,19 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sqliteTestDb, tempDir } from '../helpers/db';
-import { runCli, stopAll, type Proc } from '../worker-e2e/harness';
+import { serializeMethodCall } from '../../src-worker/lp-builder/xmlrpc';
+import { sqliteTestDb, tempDir, uniqueName } from '../helpers/db';
+import { buildQueueName } from '../../src-shared/pybit-models';
+import { Broker, runCli, stopAll, type Proc } from '../worker-e2e/harness';
 import { getBytes, HOST_ARCH, startFarm, waitFor, type Farm } from './helpers';
 
 let farm: Farm | null = null;
-const cleanups: Array<() => void> = [];
+const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
   await stopAll();
   await farm?.close();
   farm = null;
-  for (const c of cleanups.splice(0)) c();
+  for (const c of cleanups.splice(0)) await c();
 });
 
 interface WorkerProc {
@@ -129,4 +131,39 @@ describe('buildd-manager with `buildbox worker --xmlrpc` processes (sqlite)', ()
     const arts = await farm.c.ctx.db.kysely.selectFrom('artifacts').select('name').where('job_id', '=', jobId).execute();
     expect(arts.map((a) => a.name)).toEqual(expect.arrayContaining([expect.stringMatching(/\.deb$/), expect.stringMatching(/\.changes$/)]));
   }, 200_000);
+});
+
+describe('buildbox worker --xmlrpc options', () => {
+  it('serves the face alongside the AMQP consumer; SIGTERM stops both', async () => {
+    const root = workDir();
+    // Its own suite: the consumer's build queue is then its own, and removed afterwards.
+    const suite = uniqueName('lpw');
+    const broker = await Broker.connect();
+    cleanups.push(() => broker.deleteQueue(buildQueueName('Debian', HOST_ARCH, suite, 'deb')).finally(() => broker.close()));
+    const proc = runCli(['worker', '--xmlrpc', '127.0.0.1:0', '--backend', 'dry-run', '--client-id', suite, '--suite', suite, '--arch', HOST_ARCH]
+      .concat(['--buildroot', root, '--arch-tag', 'i386', '--legacy-status']));
+    const ready = /ready: 1 slot\(s\).*; XML-RPC builder (http:\/\/\S+)\/rpc \(arch i386, file cache (\S+)\)/;
+    const m = ready.exec(await proc.waitFor(ready))!;
+    expect(m[2]).toBe(join(root, 'filecache'));
+    expect(existsSync(m[2]!)).toBe(true);
+    const res = await fetch(`${m[1]}/rpc`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: serializeMethodCall('status', []) });
+    // --legacy-status: the idle tuple ['BuilderStatus.IDLE', ''].
+    expect(await res.text()).toMatch(/<array><data><value><string>BuilderStatus\.IDLE<\/string><\/value><value><string><\/string><\/value><\/data><\/array>/);
+    proc.child.kill('SIGTERM');
+    expect((await proc.exited).code).toBe(0);
+  }, 60_000);
+
+  it.each([
+    [['--no-amqp'], '--no-amqp leaves nothing to do without --xmlrpc'],
+    [['--no-amqp', '--xmlrpc', 'localhost:http'], "--xmlrpc: port must be 0..65535, got 'http'"],
+    [['--no-amqp', '--xmlrpc', '70000'], "--xmlrpc: port must be 0..65535, got '70000'"],
+    [['--no-amqp', '--xmlrpc', '--backend', 'scripted'], '--backend scripted needs --control-fifo PATH'],
+    [['--xmlrpc', '--backend', 'scripted', '--control-fifo', '/tmp/x'], '--backend scripted drives XML-RPC builds only: add --no-amqp'],
+    [['--filecache', '/tmp/x'], '--filecache needs --xmlrpc'],
+    [['--no-amqp', '--xmlrpc', '0', '--arch-tag', 'bad arch'], "--arch-tag is not a valid architecture name: 'bad arch'"],
+  ])('refuses %j with exit 2 and a message naming the option', async (args, message) => {
+    const proc = runCli(['worker', '--buildroot', workDir(), ...args]);
+    expect((await proc.exited).code).toBe(2);
+    expect(proc.lines.join('\n')).toContain(message);
+  });
 });
