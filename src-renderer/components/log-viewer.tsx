@@ -111,7 +111,8 @@ export function LogViewer({ jobId, live }: { jobId: number; live: boolean }) {
     [decoder, fetchRange, setWin],
   );
 
-  useEffect(() => {
+  // A layout effect: the first range request leaves before the first paint, not after it.
+  useLayoutEffect(() => {
     setWin(EMPTY);
     void loadFresh(false);
   }, [loadFresh, setWin]);

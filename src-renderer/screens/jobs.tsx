@@ -1,11 +1,11 @@
 // Jobs: filters (kept in the URL), a virtualised list that loads further pages by cursor as it
 // scrolls, so 100,000 jobs cost one page at a time; cancel, retry, bulk cancel and cancel-all.
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
-import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, usePrefetchInfiniteQuery, useQueryClient } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { Link, useSearchParams } from 'react-router-dom';
 import { STATUSES, isFinished, type StatusName } from '@shared/statuses';
-import { JobListQuery, type JobListParams, type JobSummary } from '@shared/api';
+import { JobListQuery, type JobListParams, type JobListResponse, type JobSummary } from '@shared/api';
 import { useApi } from '../lib/context';
 import { useLookups } from '../lib/queries';
 import { ConfirmButton, ErrorNote, StatusBadge, age, errorText, useAction, useNow } from '../components/common';
@@ -36,12 +36,17 @@ export function JobsScreen() {
   const [rowErrors, setRowErrors] = useState<Record<number, string>>({});
   const [filterError, setFilterError] = useState<string | null>(null);
 
-  const jobs = useInfiniteQuery({
+  const listQuery = {
     queryKey: ['jobs', 'list', filter],
     initialPageParam: undefined as string | undefined,
-    queryFn: ({ pageParam, signal }) => api.listJobs({ ...filter, limit: PAGE, cursor: pageParam, counts: !pageParam }, signal),
-    getNextPageParam: (last) => last.nextCursor ?? undefined,
-  });
+    queryFn: ({ pageParam, signal }: { pageParam: string | undefined; signal: AbortSignal }) =>
+      api.listJobs({ ...filter, limit: PAGE, cursor: pageParam, counts: !pageParam }, signal),
+    getNextPageParam: (last: JobListResponse) => last.nextCursor ?? undefined,
+  };
+  // Starts the first page's request while this screen renders, not after its first paint (when
+  // the query's own effect would).
+  usePrefetchInfiniteQuery(listQuery);
+  const jobs = useInfiniteQuery(listQuery);
   const rows: JobSummary[] = useMemo(() => jobs.data?.pages.flatMap((p) => p.items) ?? [], [jobs.data]);
   const first = jobs.data?.pages[0];
   const total = first?.total ?? 0;
