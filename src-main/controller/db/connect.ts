@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database } from './schema';
 import { migrate, type Dialect } from './migrations';
+import { cachingSqliteDatabase, namedStatementPool } from './statement-cache';
 
 export interface Db {
   kysely: Kysely<Database>;
@@ -26,6 +27,7 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 export async function openDatabase(url: string, opts: { migrate?: boolean } = {}): Promise<Db> {
   let db: Db;
   let pgSchema: string | undefined;
+  let afterMigrate = () => {};
   if (isPostgresUrl(url)) {
     const u = new URL(url);
     const schema = u.searchParams.get('schema');
@@ -49,9 +51,11 @@ export async function openDatabase(url: string, opts: { migrate?: boolean } = {}
     });
     // An idle client that loses its connection must not crash the process.
     pool.on('error', () => {});
+    const named = namedStatementPool(pool);
+    afterMigrate = () => named.enable();
     u.password = '';
     db = {
-      kysely: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+      kysely: new Kysely<Database>({ dialect: new PostgresDialect({ pool: named }) }),
       dialect: 'postgres',
       where: u.toString() + (schema ? ` (schema ${schema})` : ''),
       close: async () => {
@@ -67,7 +71,7 @@ export async function openDatabase(url: string, opts: { migrate?: boolean } = {}
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
     db = {
-      kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }),
+      kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingSqliteDatabase(sqlite) }) }),
       dialect: 'sqlite',
       where: file,
       close: async () => {
@@ -76,5 +80,6 @@ export async function openDatabase(url: string, opts: { migrate?: boolean } = {}
     };
   }
   if (opts.migrate !== false) await migrate(db.kysely, db.dialect, pgSchema);
+  afterMigrate();
   return db;
 }

@@ -39,30 +39,40 @@ export async function cancelJob(ctx: Ctx, tx: Transaction<Database>, jobId: numb
   fx.changes.push(await appendStatus(ctx, tx, jobId, 'Cancelled'));
 }
 
-/** Cancels every unfinished job older than or equal in version to the new one, for the same target. */
+/**
+ * Cancels every unfinished job older than or equal in version to a new one, for the same target
+ * (dist, suite, arch, environment). `unfinished` are the candidates — unfinished jobs of the
+ * package name in the dist and suite, read before the new jobs were written. The new jobs of
+ * one submission are taken in order, as if submitted one after another.
+ */
 export async function supersede(
   ctx: Ctx,
   tx: Transaction<Database>,
-  newJob: { id: number; name: string; version: string; distId: number; archId: number; suiteId: number; envId: number | null },
+  sub: {
+    version: string;
+    jobs: ReadonlyArray<{ id: number; archId: number; envId: number | null }>;
+    unfinished: ReadonlyArray<{ id: number; version: string; arch_id: number; env_id: number | null }>;
+  },
   fx: CancelEffects,
 ): Promise<void> {
-  let q = tx
-    .selectFrom('job as j')
-    .innerJoin('packageinstance as pi', 'pi.id', 'j.packageinstance_id')
-    .innerJoin('package as p', 'p.id', 'pi.package_id')
-    .select(['j.id as id', 'p.version as version'])
-    .where('p.name', '=', newJob.name)
-    .where('j.id', '!=', newJob.id)
-    .where('j.status', 'in', [...UNFINISHED_STATUSES])
-    .where('pi.dist_id', '=', newJob.distId)
-    .where('pi.arch_id', '=', newJob.archId)
-    .where('pi.suite_id', '=', newJob.suiteId);
   // Both without an environment, or the same one (pyBit crashed when only one had one).
-  q = newJob.envId == null ? q.where('pi.buildenv_id', 'is', null) : q.where('pi.buildenv_id', '=', newJob.envId);
-  const olds = await q.execute();
-  for (const old of olds) {
-    if (old.version === newJob.version || compareVersions(newJob.version, old.version) >= 0) {
-      await cancelJob(ctx, tx, old.id, fx);
+  const sameTarget = (a: { archId: number; envId: number | null }, b: { archId: number; envId: number | null }) =>
+    a.archId === b.archId && (a.envId ?? null) === (b.envId ?? null);
+  const done = new Set<number>();
+  for (const [i, nj] of sub.jobs.entries()) {
+    for (const old of sub.unfinished) {
+      if (done.has(old.id) || !sameTarget(nj, { archId: old.arch_id, envId: old.env_id })) continue;
+      if (old.version === sub.version || compareVersions(sub.version, old.version) >= 0) {
+        done.add(old.id);
+        await cancelJob(ctx, tx, old.id, fx);
+      }
+    }
+    // The same target twice in one fan-out: the later job supersedes the earlier (equal version).
+    for (const earlier of sub.jobs.slice(0, i)) {
+      if (!done.has(earlier.id) && sameTarget(nj, earlier)) {
+        done.add(earlier.id);
+        await cancelJob(ctx, tx, earlier.id, fx);
+      }
     }
   }
 }

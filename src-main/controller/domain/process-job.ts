@@ -1,17 +1,17 @@
 // pyBit's process_job (spec/pybit.md §3.4): one request becomes jobs fanned out over the suite's
 // architectures and build environments. Rows, history, transport log and outgoing messages are
 // written in one transaction, so a request either creates everything or nothing.
-import { sql, type Transaction } from 'kysely';
-import type { Database } from '../db/schema';
+import { sql } from 'kysely';
 import type { Ctx } from '../context';
 import { HttpError } from '../http/errors';
 import { nowText } from '../db/time';
 import { parseArchList } from '@shared/arch-list';
 import { versionError } from '@shared/version-compare';
 import { buildRequest, transport } from '@shared/pybit-models';
-import { enqueueBuildRequest } from './outbox';
+import { insertInstancesAndJobs, insertJobDetails } from './submission-writes';
 import { appendStatus, emitStatusChanges } from './job-status';
-import { jobModel, loadJob } from './models';
+import { jobModel, type JobRowFull } from './models';
+import { submissionLookups, type SubmissionLookups } from './submission-lookups';
 import { noEffects, supersede } from './cancel';
 
 export interface JobSubmission {
@@ -52,8 +52,7 @@ export function checkVersion(version: string, field = 'package_version'): void {
   if (err) throw new HttpError(400, `'${field}' is not a valid Debian version: ${err}`);
 }
 
-async function checkBlacklist(tx: Transaction<Database>, name: string, uri: string | null): Promise<void> {
-  const rules = await tx.selectFrom('blacklist').selectAll().orderBy('id').execute();
+function checkBlacklist(rules: SubmissionLookups['blacklist'], name: string, uri: string | null): void {
   for (const r of rules) {
     const subject = r.field === 'name' ? name : r.field === 'vcs_uri' ? uri : null;
     if (subject == null || subject === '') continue;
@@ -82,43 +81,37 @@ export async function processJob(ctx: Ctx, sub: JobSubmission): Promise<Submissi
     if (ctx.db.dialect === 'postgres') {
       await sql`select pg_advisory_xact_lock(hashtext(${`buildbox.submit:${sub.name}`}))`.execute(tx);
     }
-    await checkBlacklist(tx, sub.name, sub.transport.uri);
-    const suite = await tx.selectFrom('suite').selectAll().where('name', '=', sub.suite).executeTakeFirst();
+    const lk = await submissionLookups(tx, sub);
+    checkBlacklist(lk.blacklist, sub.name, sub.transport.uri);
+    const suite = lk.suite;
     if (!suite) throw new HttpError(400, `unknown suite '${sub.suite}'`);
-    const dist = await tx.selectFrom('distribution').selectAll().where('name', '=', sub.dist).executeTakeFirst();
+    const dist = lk.dist;
     if (!dist) throw new HttpError(400, `unknown distribution '${sub.dist}'`);
-    const format = await tx.selectFrom('format').selectAll().where('name', '=', sub.format).executeTakeFirst();
+    const format = lk.format;
     if (!format) throw new HttpError(400, `unknown format '${sub.format}'`);
 
-    type Target = { arch_id: number; env_id: number | null; env: string | null; instanceId?: number };
+    type Target = { arch_id: number; env_id: number | null; env: string | null; instance?: { id: number; master: number } };
     let chosen: Target[];
     if (sub.instanceId !== undefined) {
       const pi = await tx
         .selectFrom('packageinstance as pi')
         .innerJoin('package as p', 'p.id', 'pi.package_id')
         .leftJoin('buildenv as be', 'be.id', 'pi.buildenv_id')
-        .select(['pi.id', 'pi.arch_id', 'pi.buildenv_id', 'be.name as env', 'p.name', 'p.version', 'pi.suite_id', 'pi.dist_id', 'pi.format_id'])
+        .select(['pi.id', 'pi.arch_id', 'pi.buildenv_id', 'pi.master', 'be.name as env', 'p.name', 'p.version', 'pi.suite_id', 'pi.dist_id', 'pi.format_id'])
         .where('pi.id', '=', sub.instanceId)
         .executeTakeFirst();
       if (!pi) throw new HttpError(404, `404 - No packageinstance found with ID ${sub.instanceId}.`);
       if (pi.name !== sub.name || pi.version !== sub.version || pi.suite_id !== suite.id || pi.dist_id !== dist.id || pi.format_id !== format.id) {
         throw new HttpError(409, `packageinstance ${sub.instanceId} is not ${sub.name} ${sub.version} for ${sub.dist}/${sub.suite}/${sub.format}`);
       }
-      chosen = [{ arch_id: pi.arch_id, env_id: pi.buildenv_id, env: pi.env ?? null, instanceId: pi.id }];
+      chosen = [{ arch_id: pi.arch_id, env_id: pi.buildenv_id, env: pi.env ?? null, instance: { id: pi.id, master: pi.master } }];
     } else {
-      chosen = await fanOut(suite.id);
+      chosen = fanOut();
     }
 
-    async function fanOut(suiteId: number): Promise<Target[]> {
+    function fanOut(): Target[] {
       // (env, suite-arch) rows: env id ascending with "no env" last, then master_weight descending.
-      const rows = await tx
-        .selectFrom('suitearches as sa')
-        .innerJoin('arch as a', 'a.id', 'sa.arch_id')
-        .leftJoin('buildenvsuitearch as besa', 'besa.suitearch_id', 'sa.id')
-        .leftJoin('buildenv as be', 'be.id', 'besa.buildenv_id')
-        .select(['sa.id as sa_id', 'a.id as arch_id', 'a.name as arch', 'sa.master_weight as weight', 'be.id as env_id', 'be.name as env'])
-        .where('sa.suite_id', '=', suiteId)
-        .execute();
+      const rows = [...lk.suiteArches];
       rows.sort(
         (x, y) =>
           (x.env_id == null ? 1 : 0) - (y.env_id == null ? 1 : 0) ||
@@ -128,8 +121,7 @@ export async function processJob(ctx: Ctx, sub: JobSubmission): Promise<Submissi
       );
       if (rows.length === 0) throw new HttpError(400, `suite '${sub.suite}' has no architectures configured (add suite-arch mappings)`);
 
-      const known = (await tx.selectFrom('arch').select('name').execute()).map((r) => r.name);
-      const parsed = parseArchList(sub.arches, known);
+      const parsed = parseArchList(sub.arches, [...lk.arches.values()]);
       if (!parsed.ok) throw new HttpError(400, `architecture_list: ${parsed.error}`);
       const sel = parsed.selection;
 
@@ -155,59 +147,100 @@ export async function processJob(ctx: Ctx, sub: JobSubmission): Promise<Submissi
       return picked;
     }
 
-    await tx.insertInto('package').values({ name: sub.name, version: sub.version }).onConflict((oc) => oc.columns(['name', 'version']).doNothing()).execute();
-    const pkg = await tx.selectFrom('package').select('id').where('name', '=', sub.name).where('version', '=', sub.version).executeTakeFirstOrThrow();
+    const waitingId = await ctx.statuses.id('Waiting');
+    if (waitingId === undefined) throw new HttpError(409, "status 'Waiting' is missing from the status table");
+
+    // Insert-or-get the package (read above; inserted here when new). A package that did not
+    // exist has no instances to reuse.
+    let pkgId = lk.packageId;
+    if (pkgId === undefined) {
+      const inserted = await tx
+        .insertInto('package')
+        .values({ name: sub.name, version: sub.version })
+        .onConflict((oc) => oc.columns(['name', 'version']).doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      // Made meanwhile by a route that does not take the per-package lock (POST /package).
+      pkgId = inserted?.id ?? (await tx.selectFrom('package').select('id').where('name', '=', sub.name).where('version', '=', sub.version).executeTakeFirstOrThrow()).id;
+    }
+
+    // Instances per target: an existing one (the lowest id for the same arch and environment)
+    // keeps its master flag (pyBit #84: resubmission flipped flags); a new one is master when
+    // it is the first of its environment (the highest-weight selected arch).
+    const targetKey = (archId: number, envId: number | null) => `${archId}\0${envId ?? ''}`;
+    const existing = new Map<string, { id: number; master: number }>();
+    for (const r of lk.instances) {
+      const k = targetKey(r.arch_id, r.env_id);
+      if (!existing.has(k)) existing.set(k, { id: r.id, master: r.master });
+    }
+    const toCreate: Array<{ key: string; arch_id: number; env_id: number | null; master: number }> = [];
+    const jobInstances: Array<number | { create: number }> = [];
+    let prevEnv: number | null | undefined = undefined;
+    for (const t of chosen) {
+      const isMaster = t.env_id !== prevEnv;
+      prevEnv = t.env_id;
+      if (t.instance) {
+        jobInstances.push(t.instance.id);
+        continue;
+      }
+      const k = targetKey(t.arch_id, t.env_id);
+      const have = existing.get(k);
+      if (have) {
+        jobInstances.push(have.id);
+        continue;
+      }
+      // The same arch and environment twice in one fan-out share one instance.
+      let i = toCreate.findIndex((c) => c.key === k);
+      if (i < 0) i = toCreate.push({ key: k, arch_id: t.arch_id, env_id: t.env_id, master: isMaster ? 1 : 0 }) - 1;
+      jobInstances.push({ create: i });
+    }
 
     const now = nowText();
-    let prevEnv: number | null | undefined = undefined;
-    for (const r of chosen) {
-      // The first row of each environment is its master (the highest-weight selected arch).
-      const isMaster = r.env_id !== prevEnv;
-      prevEnv = r.env_id;
-      let q = tx
-        .selectFrom('packageinstance')
-        .select('id')
-        .where('package_id', '=', pkg.id)
-        .where('arch_id', '=', r.arch_id)
-        .where('dist_id', '=', dist.id)
-        .where('format_id', '=', format.id)
-        .where('suite_id', '=', suite.id);
-      q = r.env_id == null ? q.where('buildenv_id', 'is', null) : q.where('buildenv_id', '=', r.env_id);
-      let pi = r.instanceId !== undefined ? { id: r.instanceId } : await q.orderBy('id').executeTakeFirst();
-      // An existing instance keeps its master flag (pyBit #84: resubmission flipped flags).
-      if (!pi) {
-        pi = await tx
-          .insertInto('packageinstance')
-          .values({
-            package_id: pkg.id,
-            buildenv_id: r.env_id,
-            arch_id: r.arch_id,
-            suite_id: suite.id,
-            dist_id: dist.id,
-            format_id: format.id,
-            master: isMaster ? 1 : 0,
-          })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-      }
-      const job = await tx
-        .insertInto('job')
-        .values({ packageinstance_id: pi.id, buildclient_id: null, status: 'Waiting', created_at: now, updated_at: now, result: null, result_details: null, lease_owner: null, lease_expires_at: null, retry_at: null })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      const waitingId = await ctx.statuses.id('Waiting');
-      if (waitingId === undefined) throw new HttpError(409, "status 'Waiting' is missing from the status table");
-      await tx.insertInto('jobstatus').values({ job_id: job.id, status_id: waitingId, time: now }).execute();
-      await tx
-        .insertInto('buildrequest')
-        .values({ job: job.id, method: sub.transport.method, uri: sub.transport.uri, vcs_id: sub.transport.vcsId, buildenv_name: r.env })
-        .execute();
-      await supersede(ctx, tx, { id: job.id, name: sub.name, version: sub.version, distId: dist.id, archId: r.arch_id, suiteId: suite.id, envId: r.env_id }, fx);
-      const full = await loadJob(tx, job.id);
-      const msg = buildRequest(jobModel(full!), transport(sub.transport.method, sub.transport.uri, sub.transport.vcsId), ctx.config.webHost, null);
-      await enqueueBuildRequest(tx, job.id, msg);
-      created.push(job.id);
-    }
+    const { instanceIds, jobIds } = await insertInstancesAndJobs(
+      tx,
+      ctx.db.dialect,
+      { packageId: pkgId, suiteId: suite.id, distId: dist.id, formatId: format.id },
+      toCreate,
+      jobInstances,
+      now,
+    );
+    const masterOf = new Map<number, number>();
+    for (const t of chosen) if (t.instance) masterOf.set(t.instance.id, t.instance.master);
+    for (const e of existing.values()) masterOf.set(e.id, e.master);
+    toCreate.forEach((c, i) => masterOf.set(instanceIds[i]!, c.master));
+
+    // The messages are built from the values written here (no re-read of the job rows).
+    const tp = transport(sub.transport.method, sub.transport.uri, sub.transport.vcsId);
+    const details = jobIds.map((id, i) => {
+      const t = chosen[i]!;
+      const j = jobInstances[i]!;
+      const piId = typeof j === 'number' ? j : instanceIds[j.create]!;
+      const row: JobRowFull = {
+        j_id: id,
+        j_status: 'Waiting',
+        bc_id: null,
+        bc_name: null,
+        pi_id: piId,
+        pi_master: masterOf.get(piId) ?? 0,
+        p_id: pkgId,
+        p_name: sub.name,
+        p_version: sub.version,
+        a_id: t.arch_id,
+        a_name: lk.arches.get(t.arch_id) ?? '',
+        be_id: t.env_id,
+        be_name: t.env_id == null ? null : t.env,
+        s_id: suite.id,
+        s_name: suite.name,
+        d_id: dist.id,
+        d_name: dist.name,
+        f_id: format.id,
+        f_name: format.name,
+      };
+      return { jobId: id, buildenvName: t.env, message: buildRequest(jobModel(row), tp, ctx.config.webHost, null) };
+    });
+    await insertJobDetails(tx, ctx.db.dialect, details, { waitingId, now, method: sub.transport.method, uri: sub.transport.uri, vcsId: sub.transport.vcsId });
+    await supersede(ctx, tx, { version: sub.version, unfinished: lk.unfinished, jobs: jobIds.map((id, i) => ({ id, archId: chosen[i]!.arch_id, envId: chosen[i]!.env_id })) }, fx);
+    created.push(...jobIds);
     return { jobIds: created, cancelled: fx.changes.map((c) => c.jobId) };
   });
   for (const id of result.jobIds) ctx.events.emit({ type: 'job.created', jobId: id, status: 'Waiting' });
