@@ -7,6 +7,7 @@ import { registerWorker } from './cli/worker';
 import { registerChroot } from './cli/chroot';
 import { registerSubmit } from './cli/submit';
 import { registerJobs } from './cli/jobs';
+import { registerWatcher } from './cli/watcher';
 
 const program = new Command('buildbox').description('Buildbox: a Debian build farm (pyBit and launchpad-buildd compatible)');
 registerServe(program);
@@ -16,6 +17,7 @@ registerWorker(program);
 registerChroot(program);
 registerSubmit(program);
 registerJobs(program);
+registerWatcher(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`buildbox: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -18,6 +18,9 @@ export function addControllerOptions(cmd: Command): Command {
     .addOption(new Option('--public-host <host:port>', 'web_host put into messages for workers (default: the bound address)').env('BUILDBOX_PUBLIC_HOST'))
     .addOption(new Option('--lease-seconds <n>', 'how long a worker claim lasts without a heartbeat').env('BUILDBOX_LEASE_SECONDS').default('60'))
     .addOption(new Option('--scan-interval <seconds>', 'how often Launchpad-style builders are scanned (0 = never)').env('BUILDBOX_SCAN_INTERVAL').default('5'))
+    .addOption(new Option('--publish', 'publish Done jobs into apt repositories served at /repo/').env('BUILDBOX_PUBLISH'))
+    .addOption(new Option('--sign-key <keyid>', 'GnuPG key that signs .changes/.dsc (debsign) and the repositories').env('BUILDBOX_SIGN_KEY'))
+    .addOption(new Option('--gnupg-home <dir>', 'GnuPG home holding the signing key (default: $GNUPGHOME)'))
     .addOption(new Option('--sample-data', "add pyBit's sample arches, suites and environments"))
     .addOption(new Option('--log-level <level>', 'debug, info, warn or silent').env('BUILDBOX_LOG_LEVEL').default('info'));
 }
@@ -32,6 +35,9 @@ export interface ControllerFlags {
   leaseSeconds: string;
   scanInterval: string;
   sampleData?: boolean;
+  publish?: boolean;
+  signKey?: string;
+  gnupgHome?: string;
   logLevel: string;
 }
 

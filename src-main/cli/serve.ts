@@ -22,6 +22,9 @@ export async function startFromFlags(o: ControllerFlags): Promise<Controller> {
     sampleData: o.sampleData,
     leaseSeconds: Number(o.leaseSeconds),
     scanIntervalMs: parseSeconds('--scan-interval', o.scanInterval) * 1000,
+    publish: o.publish || undefined,
+    signKey: o.signKey,
+    gnupgHome: o.gnupgHome ?? process.env.GNUPGHOME,
     logLevel: o.logLevel as 'info',
   });
   if (c.seedResult.generatedAdminPassword) {

@@ -23,6 +23,8 @@ export interface ControllerConfig {
   scanIntervalMs?: number;
   /** How long a cancelled build on such a builder may take to abort (default 180 s). */
   builderCancelTimeoutMs?: number;
+  /** Publish Done jobs into apt repositories under <dataDir>/repo (null/absent = off). */
+  publish?: { signKey?: string; gnupgHome?: string; retryBaseMs?: number } | null;
 }
 
 export interface Ctx {

@@ -21,6 +21,7 @@ import { registerJobRoutes } from './http/pybit/jobs';
 import { registerPackageRoutes } from './http/pybit/packages';
 import { registerApiRoutes } from './http/api/index';
 import { registerUiRoutes } from './http/ui';
+import { registerRepoRoutes } from './publish/repo-routes';
 import { startServices } from './services';
 import { AmqpLink } from './dispatch/amqp-link';
 import { OutboxPublisher } from './dispatch/outbox-publisher';
@@ -46,6 +47,11 @@ export interface ControllerOptions {
   /** Builder scanner (ControllerConfig). */
   scanIntervalMs?: number;
   builderCancelTimeoutMs?: number;
+  /** Publish Done jobs into reprepro repositories served at /repo/ (optionally signed with signKey). */
+  publish?: boolean;
+  signKey?: string;
+  gnupgHome?: string;
+  publishRetryBaseMs?: number;
   logLevel?: 'debug' | 'info' | 'warn' | 'silent';
   /** Outbox publisher tuning (tests). */
   publisher?: { pollMs?: number; retryBaseMs?: number };
@@ -87,6 +93,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       sweepIntervalMs: opts.sweepIntervalMs,
       scanIntervalMs: opts.scanIntervalMs,
       builderCancelTimeoutMs: opts.builderCancelTimeoutMs,
+      publish: opts.publish ? { signKey: opts.signKey, gnupgHome: opts.gnupgHome, retryBaseMs: opts.publishRetryBaseMs } : null,
     };
     const ctx: Ctx = {
       db,
@@ -217,6 +224,7 @@ export function buildApp(ctx: Ctx, auth: Authenticator): FastifyInstance {
     registerPackageRoutes(scope, deps);
     registerApiRoutes(scope, deps);
     registerUiRoutes(scope, deps);
+    registerRepoRoutes(scope, ctx);
   });
   return app;
 }

@@ -7,6 +7,7 @@ import type { OutboxPublisher } from './dispatch/outbox-publisher';
 import { sweepExpiredLeases } from './domain/lease-sweeper';
 import { retryDueJobs } from './domain/retry-scheduler';
 import { BuilddManager } from './lp/scanner';
+import { startPublishing } from './publish/index';
 
 export interface ServiceDeps {
   ctx: Ctx;
@@ -65,6 +66,7 @@ export function startServices(deps: ServiceDeps): Services {
     builders.start();
     parts.push(builders);
   }
+  if (ctx.config.publish) parts.push(startPublishing(ctx, ctx.config.publish));
   return {
     async stop() {
       await Promise.all(parts.map((p) => p.stop()));
