@@ -10,6 +10,8 @@
 //   is at-least-once; consumers dedupe by their atomic claim in the database.
 // * Throughput: up to `window` messages are unconfirmed at a time, and rows are marked sent in
 //   batched UPDATEs as confirms arrive. (Awaiting each confirm caps a publisher at ~1.4k/s.)
+//   Rows a submission has just committed are handed over in memory (domain/outbox.ts), so the
+//   publisher does not read back what it was just told; every other kick reads the table.
 // * Nothing here throws into the caller or leaves an unhandled rejection.
 import type { ConfirmChannel, Message } from 'amqplib';
 import type { Db } from '../db/connect';
@@ -17,6 +19,8 @@ import type { EventBus } from '../events';
 import type { Logger } from '../logger';
 import { nowText, toDbTime } from '../db/time';
 import { PYBIT_EXCHANGE, type AmqpLink } from './amqp-link';
+import { sql } from 'kysely';
+import { takeOutboxRows, type PendingOutboxRow } from '../domain/outbox';
 
 export interface OutboxPublisherOptions {
   db: Db;
@@ -51,15 +55,7 @@ export interface OutboxStats {
   inFlight: number;
 }
 
-interface OutboxRow {
-  id: number;
-  exchange: string;
-  routing_key: string;
-  queue: string | null;
-  body: string;
-  persistent: number;
-  attempts: number;
-}
+type OutboxRow = PendingOutboxRow;
 
 interface InFlight {
   row: OutboxRow;
@@ -67,8 +63,10 @@ interface InFlight {
   returned: string | null;
 }
 
-/** Max ids per `WHERE id IN (...)`: well under SQLite's and PostgreSQL's parameter limits. */
+/** Ids per UPDATE that marks rows sent. */
 const UPDATE_CHUNK = 500;
+/** Ids marked sent lately, remembered so that rows handed over late are not sent twice. */
+const RECENT_SENT = 10_000;
 
 export class OutboxPublisher {
   private readonly db: Db;
@@ -91,6 +89,11 @@ export class OutboxPublisher {
   private kickScheduled = false;
   private flushing: Promise<void> | null = null;
   private flushAgain = false;
+  /** A kick asked for a read of the table (not just the rows handed over). */
+  private readPending = false;
+  /** Rows handed over after commit, not yet published. */
+  private offered: OutboxRow[] = [];
+  private readonly recentlySent = new Set<number>();
 
   /** Published, awaiting the broker's ack/nack. Keyed by outbox id. */
   private readonly unconfirmed = new Map<number, InFlight>();
@@ -139,13 +142,31 @@ export class OutboxPublisher {
     }
     // Every (re)connect: whatever piled up while the broker was away goes out now.
     this.unsubscribe.push(this.link.on('connected', () => this.kick()));
+    this.unsubscribe.push(takeOutboxRows(this.db, (rows) => this.take(rows)));
     this.pollTimer = setInterval(() => this.kick(), this.pollMs);
     this.pollTimer.unref();
     this.kick();
   }
 
-  /** Schedule one flush soon; many kicks in the same tick make one flush. */
+  /** Schedule one flush that reads the table soon; many kicks in the same tick make one flush. */
   kick(): void {
+    if (!this.running) return;
+    this.readPending = true;
+    this.schedule();
+  }
+
+  /**
+   * Committed rows handed over by their writer: published without reading them back. Refused
+   * (false) while disconnected; the rows then wait in the table for the next read.
+   */
+  private take(rows: readonly OutboxRow[]): boolean {
+    if (!this.running || !this.link.isConnected()) return false;
+    for (const r of rows) this.offered.push(r);
+    this.schedule();
+    return true;
+  }
+
+  private schedule(): void {
     if (!this.running || this.kickScheduled) return;
     this.kickScheduled = true;
     setImmediate(() => {
@@ -203,8 +224,16 @@ export class OutboxPublisher {
       try {
         do {
           this.flushAgain = false;
-          await this.drain();
-        } while (this.flushAgain && this.running);
+          const offered = this.offered;
+          this.offered = [];
+          // A read of the table finds the handed-over rows too (they were committed first).
+          if (this.readPending) {
+            this.readPending = false;
+            await this.drain();
+          } else {
+            await this.publishRows(offered);
+          }
+        } while ((this.flushAgain || this.offered.length > 0) && this.running);
       } catch (err) {
         // A database hiccup: the poll tries again.
         this.log.warn(`outbox flush failed: ${(err as Error).message}`);
@@ -249,6 +278,24 @@ export class OutboxPublisher {
         if (!(await this.publishOne(ch, row))) return;
       }
       if (rows.length < this.batchSize) return;
+    }
+  }
+
+  /** Publish rows handed over; whatever cannot go now stays unsent in the table. */
+  private async publishRows(rows: readonly OutboxRow[]): Promise<void> {
+    if (rows.length === 0 || !this.running || !this.link.isConnected()) return;
+    let ch: ConfirmChannel;
+    try {
+      ch = await this.link.confirmChannel();
+    } catch {
+      return;
+    }
+    this.watch(ch);
+    for (const row of rows) {
+      if (this.busy.has(row.id) || this.recentlySent.has(row.id)) continue;
+      await this.waitForWindow(ch);
+      if (!this.usable(ch)) return;
+      if (!(await this.publishOne(ch, row))) return;
     }
   }
 
@@ -389,12 +436,12 @@ export class OutboxPublisher {
       for (let i = 0; i < ids.length; i += UPDATE_CHUNK) {
         const chunk = ids.slice(i, i + UPDATE_CHUNK);
         try {
-          await this.db.kysely
-            .updateTable('outbox')
-            .set({ sent_at: now })
-            .where('id', 'in', chunk)
-            .where('sent_at', 'is', null)
-            .execute();
+          // One statement shape whatever the number of ids (a prepared statement, not one per count).
+          const ids =
+            this.db.dialect === 'postgres'
+              ? sql<boolean>`id = any(${chunk}::integer[])`
+              : sql<boolean>`id in (select value from json_each(${JSON.stringify(chunk)}))`;
+          await this.db.kysely.updateTable('outbox').set({ sent_at: now }).where(ids).where('sent_at', 'is', null).execute();
         } catch (err) {
           // Confirmed but not recorded. Keep the ids busy (so they are not republished) and
           // retry the write shortly; if we stop first they go out again next start: at-least-once.
@@ -406,7 +453,15 @@ export class OutboxPublisher {
           }, 1000).unref();
           return;
         }
-        for (const id of chunk) this.busy.delete(id);
+        for (const id of chunk) {
+          this.busy.delete(id);
+          this.recentlySent.add(id);
+        }
+        // Insertion order: the oldest ids go first.
+        for (const id of this.recentlySent) {
+          if (this.recentlySent.size <= RECENT_SENT) break;
+          this.recentlySent.delete(id);
+        }
       }
     });
   }

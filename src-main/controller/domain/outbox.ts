@@ -52,3 +52,39 @@ export async function enqueueCancelRequest(tx: Tx, jobId: number, clientName: st
     })
     .execute();
 }
+
+/** An outbox row as the publisher sends it. */
+export interface PendingOutboxRow {
+  id: number;
+  exchange: string;
+  routing_key: string;
+  queue: string | null;
+  body: string;
+  persistent: number;
+  attempts: number;
+}
+
+type RowTaker = (rows: readonly PendingOutboxRow[]) => boolean;
+const takers = new WeakMap<object, RowTaker>();
+
+/**
+ * The publisher of `db`'s outbox takes rows handed to it after commit, so that it need not read
+ * back what a submission has just written. Returns the function that stops taking them.
+ */
+export function takeOutboxRows(db: object, taker: RowTaker): () => void {
+  takers.set(db, taker);
+  return () => {
+    if (takers.get(db) === taker) takers.delete(db);
+  };
+}
+
+/**
+ * Hands committed outbox rows to the publisher. Returns false when none is taking them (no
+ * broker, or not connected): the caller then announces `outbox.pending` as any other writer.
+ * Rows handed over that cannot be sent stay unsent in the table, where the publisher's next
+ * read finds them.
+ */
+export function offerOutboxRows(db: object, rows: readonly PendingOutboxRow[]): boolean {
+  if (rows.length === 0) return true;
+  return takers.get(db)?.(rows) ?? false;
+}

@@ -9,6 +9,7 @@ import { parseArchList } from '@shared/arch-list';
 import { versionError } from '@shared/version-compare';
 import { buildRequest, transport } from '@shared/pybit-models';
 import { insertInstancesAndJobs, insertJobDetails } from './submission-writes';
+import { offerOutboxRows, type PendingOutboxRow } from './outbox';
 import { appendStatus, emitStatusChanges } from './job-status';
 import { jobModel, type JobRowFull } from './models';
 import { submissionLookups, type SubmissionLookups } from './submission-lookups';
@@ -73,6 +74,7 @@ export async function processJob(ctx: Ctx, sub: JobSubmission): Promise<Submissi
   checkVersion(sub.version);
   const fx = noEffects();
   const created: number[] = [];
+  let outboxRows: PendingOutboxRow[] = [];
   const result = await ctx.db.kysely.transaction().execute(async (tx) => {
     // Submissions for one package name run one at a time: instance get-or-create and
     // superseding read what earlier submissions wrote. SQLite transactions are serial already;
@@ -238,14 +240,16 @@ export async function processJob(ctx: Ctx, sub: JobSubmission): Promise<Submissi
       };
       return { jobId: id, buildenvName: t.env, message: buildRequest(jobModel(row), tp, ctx.config.webHost, null) };
     });
-    await insertJobDetails(tx, ctx.db.dialect, details, { waitingId, now, method: sub.transport.method, uri: sub.transport.uri, vcsId: sub.transport.vcsId });
+    outboxRows = await insertJobDetails(tx, ctx.db.dialect, details, { waitingId, now, method: sub.transport.method, uri: sub.transport.uri, vcsId: sub.transport.vcsId });
     await supersede(ctx, tx, { version: sub.version, unfinished: lk.unfinished, jobs: jobIds.map((id, i) => ({ id, archId: chosen[i]!.arch_id, envId: chosen[i]!.env_id })) }, fx);
     created.push(...jobIds);
     return { jobIds: created, cancelled: fx.changes.map((c) => c.jobId) };
   });
   for (const id of result.jobIds) ctx.events.emit({ type: 'job.created', jobId: id, status: 'Waiting' });
   emitStatusChanges(ctx, fx.changes);
-  ctx.events.emit({ type: 'outbox.pending' });
+  // The publisher takes the new messages as written; CancelRequests from superseding (and
+  // everything when it does not take them) it reads from the table.
+  if (!offerOutboxRows(ctx.db, outboxRows) || fx.cancelRequests > 0) ctx.events.emit({ type: 'outbox.pending' });
   return result;
 }
 

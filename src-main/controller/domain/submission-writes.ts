@@ -7,7 +7,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema';
 import type { Dialect } from '../db/migrations';
 import type { BuildRequest } from '@shared/pybit-models';
-import { buildRequestRows } from './outbox';
+import { buildRequestRows, type PendingOutboxRow } from './outbox';
 
 type Tx = Transaction<Database>;
 
@@ -94,27 +94,35 @@ export interface JobDetails {
   message: BuildRequest;
 }
 
-/** Each new job's Waiting history row, its logged transport, and its outgoing BuildRequest. */
+/**
+ * Each new job's Waiting history row, its logged transport, and its outgoing BuildRequest.
+ * Returns the outbox rows written (for handing to the publisher after commit).
+ */
 export async function insertJobDetails(
   tx: Tx,
   dialect: Dialect,
   jobs: readonly JobDetails[],
   t: { waitingId: number; now: string; method: string; uri: string; vcsId: string },
-): Promise<void> {
-  if (jobs.length === 0) return;
+): Promise<PendingOutboxRow[]> {
+  if (jobs.length === 0) return [];
   const history = jobs.map((j) => ({ job_id: j.jobId, status_id: t.waitingId, time: t.now }));
   const requests = jobs.map((j) => ({ job: j.jobId, method: t.method, uri: t.uri, vcs_id: t.vcsId, buildenv_name: j.buildenvName }));
   const messages = buildRequestRows(jobs.map((j) => ({ jobId: j.jobId, msg: j.message })), t.now);
+  let ids: Array<{ id: number }>;
   if (dialect === 'postgres') {
-    await tx
-      .with('h', (db) => db.insertInto('jobstatus').values(history).returning('id'))
-      .with('b', (db) => db.insertInto('buildrequest').values(requests).returning('id'))
+    ids = await tx
+      .with('h', (db) => db.insertInto('jobstatus').values(history))
+      .with('b', (db) => db.insertInto('buildrequest').values(requests))
       .insertInto('outbox')
       .values(messages)
+      .returning('id')
       .execute();
-    return;
+  } else {
+    await tx.insertInto('jobstatus').values(history).execute();
+    await tx.insertInto('buildrequest').values(requests).execute();
+    ids = await tx.insertInto('outbox').values(messages).returning('id').execute();
   }
-  await tx.insertInto('jobstatus').values(history).execute();
-  await tx.insertInto('buildrequest').values(requests).execute();
-  await tx.insertInto('outbox').values(messages).execute();
+  // Ids follow the order of the rows (see insertInstancesAndJobs).
+  const sorted = ids.map((r) => r.id).sort((a, b) => a - b);
+  return messages.map((m, i) => ({ id: sorted[i]!, exchange: m.exchange, routing_key: m.routing_key, queue: m.queue, body: m.body, persistent: m.persistent, attempts: 0 }));
 }
