@@ -153,6 +153,10 @@ export class PublishService {
         const path = join(dir, c.name);
         if (this.signer) await this.signer.signChanges(path);
         await this.repos.include(job.dist, suites, job.suite, path);
+        // The upload as published (signed when a key is configured), served beside the pool.
+        const kept = join(this.repos.base(job.dist), 'changes');
+        await mkdir(kept, { recursive: true });
+        await copyFile(path, join(kept, c.name));
       }
       await this.state.markPublished(jobId, { dist: job.dist, suite: job.suite, changes: changes.map((c) => c.name).join(' '), at: new Date().toISOString() });
       this.ctx.log.info(`published job ${jobId} into ${job.dist}/${job.suite}`);

@@ -38,6 +38,9 @@ export function contentTypeOf(name: string): string {
   return TYPES[extname(name).toLowerCase()] ?? (extname(name) === '' ? 'text/plain; charset=utf-8' : 'application/octet-stream');
 }
 
+/** What a repository directory shows: apt's trees and the published .changes, never conf/ or db/. */
+const PUBLIC_DIRS = ['dists', 'pool', 'changes'];
+
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function registerRepoRoutes(app: FastifyInstance, ctx: Ctx): void {
@@ -49,14 +52,14 @@ export function registerRepoRoutes(app: FastifyInstance, ctx: Ctx): void {
     const decoded = rel.split('/').filter((p) => p !== '');
     // Only the published trees: no conf/, db/ or work directories of reprepro.
     if (decoded.some((p) => p.startsWith('.') || p.includes('\\'))) throw new HttpError(404, 'not found');
-    if (decoded.length >= 2 && !['dists', 'pool'].includes(decoded[1]!)) throw new HttpError(404, 'not found');
+    if (decoded.length >= 2 && !PUBLIC_DIRS.includes(decoded[1]!)) throw new HttpError(404, 'not found');
     const path = normalize(join(root, ...decoded));
     if (path !== root && !path.startsWith(root + sep)) throw new HttpError(404, 'not found');
     const st = await stat(path).catch(() => null);
     if (!st) throw new HttpError(404, `no such file: /repo/${decoded.join('/')}`);
     if (st.isDirectory()) {
       let names = (await readdir(path, { withFileTypes: true })).filter((d) => !d.name.startsWith('.'));
-      if (decoded.length === 1) names = names.filter((d) => d.name === 'dists' || d.name === 'pool');
+      if (decoded.length === 1) names = names.filter((d) => PUBLIC_DIRS.includes(d.name));
       if (decoded.length === 0) names = names.filter((d) => d.isDirectory());
       const here = `/repo/${decoded.map(encodeURIComponent).join('/')}${decoded.length ? '/' : ''}`;
       const items = names.map((d) => `<li><a href="${here}${encodeURIComponent(d.name)}${d.isDirectory() ? '/' : ''}">${escapeHtml(d.name)}${d.isDirectory() ? '/' : ''}</a></li>`);
