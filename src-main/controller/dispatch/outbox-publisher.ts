@@ -65,6 +65,8 @@ interface InFlight {
 
 /** Ids per UPDATE that marks rows sent. */
 const UPDATE_CHUNK = 500;
+/** How long confirms gather before their rows are marked sent in one UPDATE. */
+const MARK_DELAY_MS = 10;
 /** Ids marked sent lately, remembered so that rows handed over late are not sent twice. */
 const RECENT_SENT = 10_000;
 
@@ -110,7 +112,7 @@ export class OutboxPublisher {
   private readonly watched = new WeakSet<ConfirmChannel>();
 
   private toMark: number[] = [];
-  private markScheduled = false;
+  private markTimer: NodeJS.Timeout | null = null;
   /** Serialises our database writes, so stop() can wait for them. */
   private writes: Promise<void> = Promise.resolve();
 
@@ -417,17 +419,19 @@ export class OutboxPublisher {
     this.counters.published++;
     this.toMark.push(id);
     if (this.toMark.length >= UPDATE_CHUNK) this.flushMarks();
-    else if (!this.markScheduled) {
-      this.markScheduled = true;
-      // Let the rest of this burst of acks arrive, then write them in one UPDATE.
-      setImmediate(() => this.flushMarks());
+    else if (!this.markTimer) {
+      // A few milliseconds gather the confirms of several submissions even when they arrive
+      // one at a time; the rows stay busy (not republished) until marked.
+      this.markTimer = setTimeout(() => this.flushMarks(), MARK_DELAY_MS);
+      this.markTimer.unref();
     }
   }
 
   // ---- database writes ----
 
   private flushMarks(): void {
-    this.markScheduled = false;
+    if (this.markTimer) clearTimeout(this.markTimer);
+    this.markTimer = null;
     if (this.toMark.length === 0) return;
     const ids = this.toMark;
     this.toMark = [];
