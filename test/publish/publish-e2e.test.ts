@@ -4,7 +4,7 @@
 // repository's signature and the package's content.
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startController, type Controller } from '../../src-main/controller/controller';
@@ -68,6 +68,7 @@ beforeAll(async () => {
     publish: true,
     signKey: keyId,
     gnupgHome,
+    publishRetryBaseMs: 300,
   });
   const token = newToken();
   await ctl.ctx.db.kysely.insertInto('tokens').values({ user_id: null, name: 'publish e2e worker', kind: 'worker', token_hash: hashToken(token), created_at: nowText(), revoked_at: null }).execute();
@@ -163,6 +164,43 @@ describe('publishing Done jobs into an apt repository', () => {
     const deb = await call('GET', `/repo/Debian/pool/main/${pkgName[0]}/${pkgName}/${debs[0]}`);
     expect(deb.headers.get('content-type')).toBe('application/vnd.debian.binary-package');
   }, 180_000);
+
+  it('a failed publish is recorded and retried until it succeeds; the job stays Done', async () => {
+    const name = `${pkgName}-retry`;
+    const g = sources.git({ name, variant: 'ok' });
+    // reprepro refuses to work on a repository whose lock file exists: a real, passing failure.
+    const lock = join(root, 'data', 'repo', 'Debian', 'db', 'lockfile');
+    expect(existsSync(join(root, 'data', 'repo', 'Debian', 'db'))).toBe(true);
+    writeFileSync(lock, '');
+    await ok('POST', '/job/vcshook', { method: 'git', uri: g.uri, vcs_id: g.commit, distribution: 'Debian', architecture_list: HOST_ARCH, package_version: g.version, package: g.name, suite, format: 'deb' });
+    const job = await ctl.ctx.db.kysely
+      .selectFrom('job as j')
+      .innerJoin('packageinstance as pi', 'pi.id', 'j.packageinstance_id')
+      .innerJoin('package as p', 'p.id', 'pi.package_id')
+      .select('j.id')
+      .where('p.name', '=', name)
+      .executeTakeFirstOrThrow();
+    let failures: Array<{ job: number; attempts: number; error: string }> = [];
+    await until(async () => {
+      failures = ((await (await call('GET', '/api/v1/repo/Debian')).json()) as { publishFailures: typeof failures }).publishFailures;
+      return failures.some((f) => f.job === job.id && f.attempts >= 2);
+    }, 250);
+    expect(failures.find((f) => f.job === job.id)!.error).toMatch(/lock/i);
+    let listing = (await (await call('GET', '/api/v1/repo/Debian')).json()) as RepoListing;
+    expect(listing.suites[suite]!.some((e) => e.package === name)).toBe(false);
+
+    rmSync(lock);
+    await until(async () => {
+      listing = (await (await call('GET', '/api/v1/repo/Debian')).json()) as RepoListing;
+      return listing.suites[suite]!.some((e) => e.package === name);
+    }, 250);
+    const after = ((await (await call('GET', '/api/v1/repo/Debian')).json()) as { publishFailures: typeof failures }).publishFailures;
+    expect(after.some((f) => f.job === job.id)).toBe(false);
+    // The first package is still there: including one upload does not disturb another.
+    expect(listing.suites[suite]!.some((e) => e.package === pkgName)).toBe(true);
+    const status = await ctl.ctx.db.kysely.selectFrom('job').select('status').where('id', '=', job.id).executeTakeFirstOrThrow();
+    expect(status.status).toBe('Done');
+  }, 120_000);
 
   it('an unknown distribution is a 404 naming it', async () => {
     const r = await call('GET', '/api/v1/repo/NoSuchDist');

@@ -2,7 +2,7 @@
 // Every operation on a repository runs after the previous one finished (reprepro takes a lock and
 // gives up when another run holds it).
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runChecked, type CommandRunner } from './command-runner';
 import type { Signer } from './signer';
@@ -99,21 +99,34 @@ export class RepreproRepos {
     });
   }
 
-  /** Everything the repository holds, per suite. */
-  list(dist: string): Promise<{ suites: string[]; entries: RepoEntry[] }> {
-    return this.serial(dist, async () => {
-      const base = this.base(dist);
-      const conf = await readFile(join(base, 'conf', 'distributions'), 'utf8');
-      const codenames = [...conf.matchAll(/^Codename:\s*(\S+)/gm)].map((m) => m[1]!);
-      const out: RepoEntry[] = [];
-      for (const suite of codenames) {
-        const r = await runChecked(this.runner, 'reprepro', ['-b', base, '--list-format=${$codename}\\t${$component}\\t${package}\\t${version}\\t${$architecture}\\n', 'listmatched', suite, '*'], { env: this.env() });
-        for (const line of r.stdout.split('\n')) {
-          const [s, component, pkg, version, arch] = line.split('\t');
-          if (s && pkg && version && arch) out.push({ suite: s, component: component ?? 'main', package: pkg, version, arch });
+  /**
+   * Everything the repository holds, per suite, read from the exported indices (Packages and
+   * Sources) rather than through reprepro, so a listing never waits for or fails on its lock.
+   */
+  async list(dist: string): Promise<{ suites: string[]; entries: RepoEntry[] }> {
+    const base = this.base(dist);
+    const conf = await readFile(join(base, 'conf', 'distributions'), 'utf8');
+    const codenames = [...conf.matchAll(/^Codename:\s*(\S+)/gm)].map((m) => m[1]!);
+    const out: RepoEntry[] = [];
+    for (const suite of codenames) {
+      const comps = join(base, 'dists', suite);
+      for (const component of await readdir(comps).catch(() => [] as string[])) {
+        for (const sub of await readdir(join(comps, component)).catch(() => [] as string[])) {
+          const index = sub === 'source' ? 'Sources' : sub.startsWith('binary-') ? 'Packages' : null;
+          if (!index) continue;
+          const text = await readFile(join(comps, component, sub, index), 'utf8').catch(() => '');
+          for (const stanza of text.split(/\n\s*\n/)) {
+            const field = (f: string) => new RegExp(`^${f}:\\s*(.+)$`, 'm').exec(stanza)?.[1]?.trim();
+            const pkg = field('Package');
+            const version = field('Version');
+            if (!pkg || !version) continue;
+            out.push({ suite, component, package: pkg, version, arch: sub === 'source' ? 'source' : (field('Architecture') ?? sub.slice('binary-'.length)) });
+          }
         }
       }
-      return { suites: codenames, entries: out };
-    });
+    }
+    // An Architecture: all package appears in every binary index; list it once.
+    const seen = new Set<string>();
+    return { suites: codenames, entries: out.filter((e) => !seen.has(JSON.stringify(e)) && !!seen.add(JSON.stringify(e))) };
   }
 }
