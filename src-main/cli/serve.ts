@@ -22,7 +22,8 @@ export async function startFromFlags(o: ControllerFlags): Promise<Controller> {
     sampleData: o.sampleData,
     leaseSeconds: Number(o.leaseSeconds),
     scanIntervalMs: parseSeconds('--scan-interval', o.scanInterval) * 1000,
-    publish: o.publish || undefined,
+    // A signing key is only used by publishing, so giving one turns publishing on.
+    publish: o.publish || Boolean(o.signKey) || undefined,
     signKey: o.signKey,
     gnupgHome: o.gnupgHome ?? process.env.GNUPGHOME,
     logLevel: o.logLevel as 'info',
