@@ -10,6 +10,7 @@ import { versionError } from '@shared/version-compare';
 import { buildRequest, transport } from '@shared/pybit-models';
 import { insertInstancesAndJobs, insertJobDetails } from './submission-writes';
 import { offerOutboxRows, type PendingOutboxRow } from './outbox';
+import { insertRows } from '../db/insert-rows';
 import { appendStatus, emitStatusChanges } from './job-status';
 import { jobModel, type JobRowFull } from './models';
 import { submissionLookups, type SubmissionLookups } from './submission-lookups';
@@ -156,12 +157,7 @@ export async function processJob(ctx: Ctx, sub: JobSubmission): Promise<Submissi
     // exist has no instances to reuse.
     let pkgId = lk.packageId;
     if (pkgId === undefined) {
-      const inserted = await tx
-        .insertInto('package')
-        .values({ name: sub.name, version: sub.version })
-        .onConflict((oc) => oc.columns(['name', 'version']).doNothing())
-        .returning('id')
-        .executeTakeFirst();
+      const [inserted] = await insertRows(tx, ctx.db.dialect, 'package', ['name', 'version'], [{ name: sub.name, version: sub.version }], ['id'], { skipOn: ['name', 'version'] });
       // Made meanwhile by a route that does not take the per-package lock (POST /package).
       pkgId = inserted?.id ?? (await tx.selectFrom('package').select('id').where('name', '=', sub.name).where('version', '=', sub.version).executeTakeFirstOrThrow()).id;
     }

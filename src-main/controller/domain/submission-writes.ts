@@ -8,8 +8,12 @@ import type { Database } from '../db/schema';
 import type { Dialect } from '../db/migrations';
 import type { BuildRequest } from '@shared/pybit-models';
 import { buildRequestRows, type PendingOutboxRow } from './outbox';
+import { insertRows } from '../db/insert-rows';
 
 type Tx = Transaction<Database>;
+
+const PI_COLUMNS = ['package_id', 'buildenv_id', 'arch_id', 'suite_id', 'dist_id', 'format_id', 'master'] as const;
+const JOB_COLUMNS = ['packageinstance_id', 'buildclient_id', 'status', 'created_at', 'updated_at'] as const;
 
 export interface NewInstance {
   arch_id: number;
@@ -83,8 +87,8 @@ export async function insertInstancesAndJobs(
     return { instanceIds, jobIds };
   }
 
-  const instanceIds = create.length === 0 ? [] : ascending(await tx.insertInto('packageinstance').values(piValues).returning('id').execute());
-  const jobIds = ascending(await tx.insertInto('job').values(jobValues(instanceIds)).returning('id').execute());
+  const instanceIds = ascending(await insertRows(tx, dialect, 'packageinstance', PI_COLUMNS, piValues, ['id']));
+  const jobIds = ascending(await insertRows(tx, dialect, 'job', JOB_COLUMNS, jobValues(instanceIds), ['id']));
   return { instanceIds, jobIds };
 }
 
@@ -118,9 +122,9 @@ export async function insertJobDetails(
       .returning('id')
       .execute();
   } else {
-    await tx.insertInto('jobstatus').values(history).execute();
-    await tx.insertInto('buildrequest').values(requests).execute();
-    ids = await tx.insertInto('outbox').values(messages).returning('id').execute();
+    await insertRows(tx, dialect, 'jobstatus', ['job_id', 'status_id', 'time'], history);
+    await insertRows(tx, dialect, 'buildrequest', ['job', 'method', 'uri', 'vcs_id', 'buildenv_name'], requests);
+    ids = await insertRows(tx, dialect, 'outbox', ['exchange', 'routing_key', 'queue', 'body', 'persistent', 'job_id', 'created_at'], messages, ['id']);
   }
   // Ids follow the order of the rows (see insertInstancesAndJobs).
   const sorted = ids.map((r) => r.id).sort((a, b) => a - b);
