@@ -11,6 +11,7 @@ import { PackagesScreen, InstancesScreen } from './screens/packages';
 import { WorkersScreen } from './screens/workers';
 import { LookupsScreen } from './screens/lookups';
 import { SettingsScreen } from './screens/settings';
+import { RepositoriesScreen } from './screens/repositories';
 
 const NAV: Array<[string, string]> = [
   ['/ui/dashboard', 'Dashboard'],
@@ -20,6 +21,7 @@ const NAV: Array<[string, string]> = [
   ['/ui/instances', 'Package instances'],
   ['/ui/workers', 'Workers'],
   ['/ui/lookups', 'Lookups'],
+  ['/ui/repositories', 'Repositories'],
   ['/ui/settings', 'Settings'],
 ];
 
@@ -92,6 +94,7 @@ export function App() {
           <Route path="/ui/workers" element={<WorkersScreen />} />
           <Route path="/ui/lookups" element={<LookupsScreen />} />
           <Route path="/ui/lookups/:section" element={<LookupsScreen />} />
+          <Route path="/ui/repositories" element={<RepositoriesScreen />} />
           <Route path="/ui/settings" element={<SettingsScreen />} />
           <Route path="*" element={<p>No such screen. <NavLink to="/ui/dashboard">Go to the dashboard</NavLink>.</p>} />
         </Routes>

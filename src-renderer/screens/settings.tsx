@@ -4,6 +4,8 @@
 import { useState, type FormEvent } from 'react';
 import { useConnection } from '../lib/context';
 import { ErrorNote, Field, useAction } from '../components/common';
+import { UsersAndTokensSection } from './settings-users';
+import { LocalWorkerSection } from './settings-worker';
 
 export function SettingsScreen() {
   const { conn, api, setCredential } = useConnection();
@@ -90,8 +92,10 @@ export function SettingsScreen() {
           </form>
         </>
       ) : (
-        <p className="muted">The desktop app manages the connection, the local worker, users and tokens in its own settings.</p>
+        <p className="muted">The desktop app sets the connection and its credential.</p>
       )}
+      <LocalWorkerSection />
+      <UsersAndTokensSection />
     </section>
   );
 }

@@ -1,0 +1,4 @@
+// Settings → Users and tokens.
+export function UsersAndTokensSection() {
+  return null;
+}
