@@ -56,6 +56,10 @@ export type RepositoryInfo = z.infer<typeof RepositoryInfo>;
 export const RepositoryCreated = RepositoryInfo.extend({ secret: z.string() });
 export type RepositoryCreated = z.infer<typeof RepositoryCreated>;
 
+/** The answer to POST /api/v1/repositories/:name/secret: a new secret, shown only then. */
+export const RepositorySecret = z.object({ name: z.string(), webhookUrl: z.string(), secret: z.string() });
+export type RepositorySecret = z.infer<typeof RepositorySecret>;
+
 export const RepositoryList = z.object({ items: z.array(RepositoryInfo) });
 export type RepositoryList = z.infer<typeof RepositoryList>;
 
@@ -75,6 +79,8 @@ export type WebhookResponse = z.infer<typeof WebhookResponse>;
 export const hooksRoutes = {
   repositories: '/api/v1/repositories',
   repository: '/api/v1/repositories/:name',
+  /** POST: replace the secret (the old one stops working at once). */
+  repositorySecret: '/api/v1/repositories/:name/secret',
   github: '/api/v1/hooks/github',
   gitlab: '/api/v1/hooks/gitlab',
 } as const;

@@ -3,7 +3,7 @@
 // Administrators only: a secret lets anyone holding it queue builds.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
-import { RepositoryCreate, hooksRoutes, repositoryName, webhookUrl, type RepositoryCreated, type RepositoryInfo, type WebhookProvider } from '@shared/hooks-api';
+import { RepositoryCreate, hooksRoutes, repositoryName, webhookUrl, type RepositoryCreated, type RepositoryInfo, type RepositorySecret, type WebhookProvider } from '@shared/hooks-api';
 import type { Selectable } from 'kysely';
 import type { AuthDeps } from '../pybit/common';
 import type { RepositoryTable } from '../../db/schema';
@@ -85,6 +85,17 @@ export function registerRepositoriesApi(app: FastifyInstance, deps: AuthDeps): v
       .executeTakeFirstOrThrow();
     const res: RepositoryCreated = { ...repositoryInfo(row, requestBaseUrl(req)), secret };
     return reply.code(201).send(res);
+  });
+
+  // The secret is never shown again after a create; an administrator who lost it gets a new one.
+  app.post(hooksRoutes.repositorySecret, async (req, reply) => {
+    await requireAdmin(deps, req, reply);
+    const name = nameParam(req.params);
+    const secret = randomBytes(24).toString('hex');
+    const row = await db.updateTable('repositories').set({ secret }).where('name', '=', name).returningAll().executeTakeFirst();
+    if (!row) throw new HttpError(404, `no repository named '${name}'`);
+    const res: RepositorySecret = { name: row.name, webhookUrl: repositoryInfo(row, requestBaseUrl(req)).webhookUrl, secret };
+    return res;
   });
 
   app.delete(hooksRoutes.repository, async (req, reply) => {
