@@ -9,6 +9,7 @@ import { registerChrootsApi } from './chroots-api';
 import { registerUploadsApi } from './uploads-api';
 import { registerHooksApi } from './hooks-api';
 import { registerRepositoriesApi } from './repositories-api';
+import { registerUsersApi } from './users-api';
 
 export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
   registerReadApi(app, deps);
@@ -18,4 +19,5 @@ export function registerApiRoutes(app: FastifyInstance, deps: AuthDeps): void {
   registerUploadsApi(app, deps);
   registerHooksApi(app, deps);
   registerRepositoriesApi(app, deps);
+  registerUsersApi(app, deps);
 }
