@@ -259,6 +259,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('webhook_deliveries_repo').on('webhook_deliveries').column('repository_id').execute();
       },
     },
+    '0008_jobstatus_time': {
+      async up(db: Kysely<any>) {
+        // /api/v1/stats/activity reads the status history of a time window only.
+        await db.schema.createIndex('jobstatus_time').on('jobstatus').columns(['time']).execute();
+      },
+    },
   };
 }
 

@@ -8,6 +8,7 @@ import { STATUSES } from '@shared/statuses';
 import type { Database } from '../../db/schema';
 import { fromDbTime } from '../../db/time';
 import type { AuthDeps } from '../pybit/common';
+import { registerActivityRead } from './read-activity';
 
 export async function loadStats(db: Kysely<Database>, now = new Date()): Promise<StatsResponse> {
   const byStatus = await db
@@ -69,4 +70,5 @@ export async function loadStats(db: Kysely<Database>, now = new Date()): Promise
 export function registerStatsRead(app: FastifyInstance, deps: AuthDeps): void {
   const db = deps.ctx.db.kysely;
   app.get(routerPath(apiRoutes.stats.path), async () => loadStats(db));
+  registerActivityRead(app, deps);
 }
