@@ -1,6 +1,8 @@
 // Dashboard: counts by status, unfinished jobs with the reason each waits, workers, and a chart
-// of queue depth and build duration over the last hours.
-import { useQuery } from '@tanstack/react-query';
+// of queue depth and build duration over the last hours (the controller's aggregate over every
+// job, refreshed on job events rather than by polling).
+import { useEffect, useRef, useState } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
 import { STATUSES, UNFINISHED_STATUSES } from '@shared/statuses';
 import type { JobSummary } from '@shared/api';
@@ -9,6 +11,48 @@ import { queueOf, useStats, useWorkers } from '../lib/queries';
 import type { WorkerRow } from '../lib/api';
 import { ErrorNote, StatusBadge, age, useNow } from '../components/common';
 import { ActivityChart } from '../components/activity-chart';
+import { fetchActivity } from '../lib/activity-api';
+import { useServerEvent } from '../lib/events';
+
+const WINDOWS = [
+  { hours: 1, label: '1 hour' },
+  { hours: 6, label: '6 hours' },
+  { hours: 12, label: '12 hours' },
+  { hours: 24, label: '24 hours' },
+  { hours: 168, label: '7 days' },
+];
+/** At most one refetch of the aggregate per this long, however many job events arrive. */
+const ACTIVITY_THROTTLE_MS = 5_000;
+
+/** The activity aggregate, refetched after job events (throttled) and when a new bucket begins. */
+function useActivity(hours: number, now: number) {
+  const api = useApi();
+  const qc = useQueryClient();
+  const q = useQuery({
+    queryKey: ['activity', hours],
+    queryFn: ({ signal }) => fetchActivity(api.http, hours, undefined, signal),
+    staleTime: Infinity,
+  });
+  const last = useRef(0);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useServerEvent((e) => {
+    if (e.type !== 'job.created' && e.type !== 'job.status' && e.type !== 'job.deleted') return;
+    if (timer.current) return;
+    const wait = Math.max(0, last.current + ACTIVITY_THROTTLE_MS - Date.now());
+    timer.current = setTimeout(() => {
+      timer.current = null;
+      last.current = Date.now();
+      void qc.invalidateQueries({ queryKey: ['activity'] });
+    }, wait);
+  });
+  useEffect(() => () => void (timer.current && clearTimeout(timer.current)), []);
+  // The window moves on when the last bucket ends, even on a quiet farm.
+  const to = q.data ? Date.parse(q.data.to) : Infinity;
+  useEffect(() => {
+    if (now >= to) void qc.invalidateQueries({ queryKey: ['activity', hours] });
+  }, [now, to, hours, qc]);
+  return q;
+}
 
 /** The pyBit queues a worker consumes: `<dist>_<arch>_<suite>_<format>` for each of its suites. */
 export function workerQueues(w: WorkerRow): string[] {
@@ -56,10 +100,8 @@ export function DashboardScreen() {
     queryKey: ['jobs', 'unfinished'],
     queryFn: ({ signal }) => api.listJobs({ status: [...UNFINISHED_STATUSES], limit: 100 }, signal),
   });
-  const recent = useQuery({
-    queryKey: ['jobs', 'recent-activity'],
-    queryFn: ({ signal }) => api.listJobs({ limit: 500 }, signal),
-  });
+  const [hours, setHours] = useState(12);
+  const activity = useActivity(hours, now);
   const counts = stats.data?.counts ?? {};
   return (
     <section aria-labelledby="dash-title">
@@ -116,8 +158,21 @@ export function DashboardScreen() {
           </table>
         </div>
         <div>
-          <h2>Activity (last 12 hours)</h2>
-          <ActivityChart jobs={recent.data?.items ?? []} now={now} hours={12} />
+          <div className="row">
+            <h2 id="activity-title">Activity</h2>
+            <label>
+              over the last{' '}
+              <select aria-label="activity window" value={hours} onChange={(e) => setHours(Number(e.target.value))}>
+                {WINDOWS.map((w) => (
+                  <option key={w.hours} value={w.hours}>
+                    {w.label}
+                  </option>
+                ))}
+              </select>
+            </label>
+          </div>
+          <ErrorNote error={activity.error} />
+          {activity.data ? <ActivityChart data={activity.data} /> : activity.isPending ? <p className="muted">Loading activity…</p> : null}
         </div>
       </div>
 
