@@ -71,7 +71,17 @@ export const WebhookResponse = z.object({
   /** Why nothing was queued (ping, branch not followed, branch deleted, …). */
   skipped: z.string().nullable(),
   queued: z
-    .array(z.object({ package: z.string(), version: z.string(), suite: z.string(), commit: z.string(), jobIds: z.array(z.number().int()) }))
+    .array(
+      z.object({
+        package: z.string(),
+        version: z.string(),
+        suite: z.string(),
+        commit: z.string(),
+        /** The package's directory in the repository ('' = the root); its jobs' URI ends in `#subdir=<dir>`. */
+        subdir: z.string().optional(),
+        jobIds: z.array(z.number().int()),
+      }),
+    )
     .describe('What this delivery queued.'),
 });
 export type WebhookResponse = z.infer<typeof WebhookResponse>;

@@ -1,7 +1,7 @@
 // Turning a checked-out tree (git, svn) into a source package with `dpkg-source -b`, so that
 // every backend gets the same input: a .dsc with its files beside it.
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { readControlFile, versionWithoutEpoch } from '../debian/control-files';
 import { runCommand, type RunOptions, type RunResult } from '../run-command';
 import { FetchError, type FetchContext, type SourceRequest } from './fetcher';
@@ -32,6 +32,26 @@ export function findDsc(ctx: FetchContext, req: SourceRequest): string {
     ctx.log.write(`WARNING: requested ${req.package} ${req.version} but the source is ${info.source} ${info.version}\n`);
   }
   return path;
+}
+
+/**
+ * The package directory `subdir` of a checkout ('' = the checkout itself). It must exist and,
+ * with symbolic links resolved, stay inside the checkout: a link in the repository must not
+ * make the worker package files from elsewhere on its disk.
+ */
+export function packageDirIn(checkout: string, subdir: string, ctx: FetchContext, where: string): string {
+  if (!subdir) return checkout;
+  const tree = join(checkout, subdir);
+  if (ctx.dryRun) return tree;
+  let real: string;
+  try {
+    real = realpathSync(tree);
+  } catch {
+    throw new FetchError(`the repository has no directory ${subdir} ${where}`);
+  }
+  if (!real.startsWith(realpathSync(checkout) + sep)) throw new FetchError(`${subdir} leads outside the repository (through a symbolic link)`);
+  if (!statSync(real).isDirectory()) throw new FetchError(`${subdir} is not a directory ${where}`);
+  return real;
 }
 
 /** `dpkg-source -b <tree>` run in ctx.dir, so the .dsc and tarballs land there. */

@@ -3,7 +3,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { sqliteTestDb, uniqueName } from '../helpers/db';
+import { sqliteTestDb, uniqueName, type TestDb } from '../helpers/db';
 import { setupSuite, startTestController, type TestController } from '../helpers/controller';
 import { userToken } from '../cli/helpers';
 
@@ -15,8 +15,8 @@ export interface HookFarm {
   suite: string;
 }
 
-export async function startHookFarm(): Promise<HookFarm> {
-  const t = await startTestController(sqliteTestDb);
+export async function startHookFarm(make: () => TestDb = sqliteTestDb): Promise<HookFarm> {
+  const t = await startTestController(make);
   // dpkg tools refuse '_' in a changelog's distribution.
   const suite = uniqueName('hooks').replace(/_/g, '-');
   await setupSuite(t, suite, [

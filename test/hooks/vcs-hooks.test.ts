@@ -101,8 +101,8 @@ describe('git post-receive hook', () => {
     const jb = await jobsOf(farm.t, 'bbgit-b');
     expect(ja.map((j) => j.arch).sort()).toEqual(['amd64', 'arm64']);
     expect(jb.map((j) => j.arch)).toEqual(['amd64']);
-    for (const j of ja) expect(j).toMatchObject({ method: 'git', vcs_id: sha, uri: `${anon}/bbgit-a-1.0`, version: '1.0', suite: farm.suite });
-    expect(jb[0]).toMatchObject({ method: 'git', vcs_id: sha, uri: `${anon}/bbgit-b-5.0`, version: '5.0' });
+    for (const j of ja) expect(j).toMatchObject({ method: 'git', vcs_id: sha, uri: `${anon}#subdir=bbgit-a-1.0`, version: '1.0', suite: farm.suite });
+    expect(jb[0]).toMatchObject({ method: 'git', vcs_id: sha, uri: `${anon}#subdir=bbgit-b-5.0`, version: '5.0' });
     const count = async () => (await jobsOf(farm.t)).filter((j) => j.name.startsWith('bbgit-')).length;
     const before = await count();
 
@@ -163,7 +163,7 @@ describe('git post-receive hook', () => {
     // The same call with the right token queues it (the repository URL defaults to file://).
     r = await hook({ BUILDBOX_URL: farm.t.url, BUILDBOX_TOKEN: farm.token });
     expect(r.status, r.stderr).toBe(0);
-    expect((await jobsOf(farm.t, 'bbgit-tok'))[0]).toMatchObject({ uri: `file://${bare}/bbgit-tok-1.0`, vcs_id: sha });
+    expect((await jobsOf(farm.t, 'bbgit-tok'))[0]).toMatchObject({ uri: `file://${bare}#subdir=bbgit-tok-1.0`, vcs_id: sha });
   });
 });
 

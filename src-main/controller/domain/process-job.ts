@@ -8,6 +8,7 @@ import { nowText } from '../db/time';
 import { parseArchList } from '@shared/arch-list';
 import { versionError } from '@shared/version-compare';
 import { buildRequest, transport } from '@shared/pybit-models';
+import { SUBDIR_METHODS, SourceSubdirError, splitSourceUri } from '@shared/source-subdir';
 import { insertInstancesAndJobs, insertJobDetails } from './submission-writes';
 import { offerOutboxRows, type PendingOutboxRow } from './outbox';
 import { insertRows } from '../db/insert-rows';
@@ -54,7 +55,18 @@ export function checkVersion(version: string, field = 'package_version'): void {
   if (err) throw new HttpError(400, `'${field}' is not a valid Debian version: ${err}`);
 }
 
-function checkBlacklist(rules: SubmissionLookups['blacklist'], name: string, uri: string | null): void {
+/** A git or svn URI may name a package's subdirectory (`#subdir=`), which must stay inside the repository. */
+export function checkSourceUri(method: string, uri: string, field = 'uri'): void {
+  if (!SUBDIR_METHODS.has(method)) return;
+  try {
+    splitSourceUri(uri);
+  } catch (e) {
+    if (e instanceof SourceSubdirError) throw new HttpError(400, `'${field}': ${e.message}`);
+    throw e;
+  }
+}
+
+export function checkBlacklist(rules: SubmissionLookups['blacklist'], name: string, uri: string | null): void {
   for (const r of rules) {
     const subject = r.field === 'name' ? name : r.field === 'vcs_uri' ? uri : null;
     if (subject == null || subject === '') continue;
@@ -73,6 +85,7 @@ function checkBlacklist(rules: SubmissionLookups['blacklist'], name: string, uri
 export async function processJob(ctx: Ctx, sub: JobSubmission): Promise<SubmissionResult> {
   checkPackageName(sub.name);
   checkVersion(sub.version);
+  checkSourceUri(sub.transport.method, sub.transport.uri);
   const fx = noEffects();
   const created: number[] = [];
   let outboxRows: PendingOutboxRow[] = [];

@@ -1,11 +1,13 @@
 // Reads debian/changelog and debian/control of one commit of a remote git repository without a
 // working tree: fetch that commit into a throwaway bare repository, then `git show`. Used by the
-// push webhooks (the package at the pushed commit) and by `buildbox submit --git`.
+// push webhooks (every package a push changed, in the root or in subdirectories) and by
+// `buildbox submit --git` (a URL ending in `#subdir=<path>` reads the package in that directory).
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readDebianSource, type DebianSourceInfo } from '@shared/debian-source';
+import { SourceSubdirError, packageDirOfChangelog, splitSourceUri } from '@shared/source-subdir';
 
 // Never wait for a password prompt: nobody is there to type it.
 const GIT_ENV = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', SSH_ASKPASS: 'true', LC_ALL: 'C' };
@@ -32,8 +34,17 @@ export interface GitRevision {
   commit: string;
   /** Reads a file at that commit; null when the commit has no such file. */
   show(path: string): Promise<string | null>;
+  /** Every file path in that commit's tree. */
+  files(): Promise<string[]>;
+  /**
+   * The paths that differ between `other` (an earlier commit, fetched from the same URL) and
+   * this commit; null when `other` cannot be had (gone after a force push, say).
+   */
+  changedSince(other: string): Promise<string[] | null>;
   close(): Promise<void>;
 }
+
+const nulList = (s: string) => s.split('\0').filter(Boolean);
 
 /**
  * Fetches `ref` (a branch, tag or commit id; empty = the remote HEAD) from `url`. Tries a
@@ -71,6 +82,24 @@ export async function fetchRevision(url: string, ref: string): Promise<GitRevisi
         const s = await git(dir, ['show', `${sha}:${path}`]);
         return s.ok ? s.stdout : null;
       },
+      async files() {
+        const s = await git(dir, ['ls-tree', '-r', '-z', '--name-only', sha]);
+        if (!s.ok) throw new GitReadError(`git ls-tree ${sha.slice(0, 12)}: ${lastLine(s.stderr)}`);
+        return nulList(s.stdout);
+      },
+      async changedSince(other) {
+        if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/i.test(other)) return null;
+        const have = async () => (await git(dir, ['rev-parse', '--verify', '-q', `${other}^{commit}`])).ok;
+        // A full fetch may have brought it already. Otherwise both commits shallow: diff-tree
+        // compares their trees and needs no history between them.
+        if (!(await have())) {
+          const f = await git(dir, ['fetch', '-q', '--depth=1', '--', url, other]);
+          if (!f.ok) await git(dir, ['fetch', '-q', '--', url, other]);
+          if (!(await have())) return null;
+        }
+        const d = await git(dir, ['diff-tree', '-r', '-z', '--name-only', '--no-commit-id', other, sha]);
+        return d.ok ? nulList(d.stdout) : null;
+      },
       close,
     };
   } catch (e) {
@@ -83,16 +112,72 @@ export interface DebianAtRevision extends DebianSourceInfo {
   commit: string;
 }
 
-/** The package in `subdir` ('' = the repository root) at `ref`. Parse errors are DebianSourceErrors. */
-export async function readDebianAtRevision(url: string, ref: string, subdir = ''): Promise<DebianAtRevision> {
-  const rev = await fetchRevision(url, ref);
+function splitUri(uri: string): { repository: string; subdir: string } {
   try {
-    const base = subdir ? `${subdir.replace(/\/+$/, '')}/debian` : 'debian';
-    const changelog = await rev.show(`${base}/changelog`);
-    if (changelog === null) throw new GitReadError(`${url} at ${rev.commit.slice(0, 12)}: no ${base}/changelog`);
-    const control = await rev.show(`${base}/control`);
-    if (control === null) throw new GitReadError(`${url} at ${rev.commit.slice(0, 12)}: no ${base}/control`);
-    return { commit: rev.commit, ...readDebianSource(changelog, control, base) };
+    return splitSourceUri(uri);
+  } catch (e) {
+    if (e instanceof SourceSubdirError) throw new GitReadError(`${uri.slice(0, 200)}: ${e.message}`);
+    throw e;
+  }
+}
+
+async function readPackage(rev: GitRevision, url: string, subdir: string): Promise<DebianAtRevision> {
+  const base = subdir ? `${subdir}/debian` : 'debian';
+  const changelog = await rev.show(`${base}/changelog`);
+  if (changelog === null) throw new GitReadError(`${url} at ${rev.commit.slice(0, 12)}: no ${base}/changelog`);
+  const control = await rev.show(`${base}/control`);
+  if (control === null) throw new GitReadError(`${url} at ${rev.commit.slice(0, 12)}: no ${base}/control`);
+  return { commit: rev.commit, ...readDebianSource(changelog, control, base) };
+}
+
+/**
+ * The package in `subdir` at `ref`; without `subdir`, the one a `#subdir=<path>` fragment of
+ * `uri` names, else the repository root's. Parse errors are DebianSourceErrors.
+ */
+export async function readDebianAtRevision(uri: string, ref: string, subdir = ''): Promise<DebianAtRevision> {
+  const split = splitUri(uri);
+  const dir = (subdir || split.subdir).replace(/\/+$/, '');
+  const rev = await fetchRevision(split.repository, ref);
+  try {
+    return await readPackage(rev, split.repository, dir);
+  } finally {
+    await rev.close();
+  }
+}
+
+export interface PushedPackage extends DebianAtRevision {
+  /** The package's directory in the repository; '' = the root. */
+  subdir: string;
+}
+
+/**
+ * The packages a push from `before` to `after` touched: every directory holding a
+ * debian/changelog (the root, or `<dir>/debian/changelog` at any depth) in which a file
+ * changed; the root package counts as touched by any change. When the earlier commit is unknown
+ * (a new branch) or cannot be fetched any more, every package at `after` is taken. A `#subdir=`
+ * fragment of `uri` restricts this to that one directory. Every package is read before any is
+ * returned, so one unreadable changelog refuses the whole push. Parse errors are DebianSourceErrors.
+ */
+export async function readPushedPackages(uri: string, before: string | null, after: string): Promise<PushedPackage[]> {
+  const split = splitUri(uri);
+  const rev = await fetchRevision(split.repository, after);
+  try {
+    let dirs: string[];
+    if (split.subdir) dirs = [split.subdir];
+    else {
+      dirs = [];
+      for (const f of await rev.files()) {
+        const d = packageDirOfChangelog(f);
+        if (d !== null && !dirs.includes(d)) dirs.push(d);
+      }
+      if (!dirs.length) throw new GitReadError(`${split.repository} at ${rev.commit.slice(0, 12)}: no debian/changelog, in the root or in any subdirectory`);
+    }
+    const changed = before && before !== rev.commit ? await rev.changedSince(before) : null;
+    if (changed) dirs = dirs.filter((d) => d === '' || changed.some((p) => p.startsWith(`${d}/`)));
+    dirs.sort();
+    const out: PushedPackage[] = [];
+    for (const d of dirs) out.push({ subdir: d, ...(await readPackage(rev, split.repository, d)) });
+    return out;
   } finally {
     await rev.close();
   }

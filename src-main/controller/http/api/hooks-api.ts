@@ -1,8 +1,10 @@
 // Push webhooks: POST /api/v1/hooks/github and /api/v1/hooks/gitlab. A delivery is checked
 // against its repository's secret (GitHub: HMAC-SHA256 of the raw body in X-Hub-Signature-256;
-// GitLab: the X-Gitlab-Token header) before anything else happens; then the package at the
-// pushed commit is read from the repository's clone URL and queued like a vcshook submission.
-// Each delivery id is remembered, so a redelivered or replayed push queues nothing twice.
+// GitLab: the X-Gitlab-Token header) before anything else happens; then the packages the push
+// touched (the root's, and those in subdirectories, `<dir>/debian/changelog`) are read at the
+// pushed commit from the repository's clone URL and each is queued like a vcshook submission,
+// a package in a subdirectory with `#subdir=<dir>` on its URI. Each delivery id is remembered,
+// so a redelivered or replayed push queues nothing twice.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Selectable } from 'kysely';
@@ -13,9 +15,10 @@ import type { AuthDeps } from '../pybit/common';
 import type { RepositoryTable } from '../../db/schema';
 import { nowText } from '../../db/time';
 import { isUniqueViolation } from '../../db/errors';
-import { processJob } from '../../domain/process-job';
+import { checkBlacklist, checkPackageName, checkSourceUri, checkVersion, processJob, type JobSubmission } from '../../domain/process-job';
 import { HttpError } from '../errors';
-import { GitReadError, readDebianAtRevision } from '../../vcs/git-read';
+import { GitReadError, readPushedPackages, type PushedPackage } from '../../vcs/git-read';
+import { splitSourceUri, withSubdir } from '@shared/source-subdir';
 import { parseBody } from './read-common';
 
 const MAX_PAYLOAD = 25 * 1024 * 1024; // GitHub caps payloads at 25 MB
@@ -87,11 +90,12 @@ const PROVIDERS: Record<WebhookProvider, Provider> = {
 };
 
 /** The fields of a push both providers send alike. */
+const COMMIT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const PushPayload = z.object({
   ref: z.string({ error: (i) => (i.input === undefined ? 'required' : 'must be a string') }).min(1).max(1000),
-  after: z
-    .string({ error: (i) => (i.input === undefined ? 'required' : 'must be a string') })
-    .regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, { error: 'must be a full commit id' }),
+  after: z.string({ error: (i) => (i.input === undefined ? 'required' : 'must be a string') }).regex(COMMIT_ID, { error: 'must be a full commit id' }),
+  /** The branch's previous commit: what the push changed is read from the two trees. */
+  before: z.string({ error: 'must be a string' }).regex(COMMIT_ID, { error: 'must be a full commit id' }).optional(),
 });
 
 const normalizeUrl = (u: string) => u.trim().replace(/\/+$/, '').replace(/\.git$/, '').toLowerCase();
@@ -173,15 +177,31 @@ export function registerHooksApi(app: FastifyInstance, deps: AuthDeps): void {
     const branch = push.ref.slice('refs/heads/'.length);
     if (repo.branch && repo.branch !== branch) return { ...res, skipped: `branch '${branch.slice(0, 100)}' is not followed (only '${repo.branch}')` };
 
-    let src;
+    let pkgs: PushedPackage[];
     try {
-      src = await readDebianAtRevision(repo.clone_url, push.after);
+      pkgs = await readPushedPackages(repo.clone_url, push.before && !ZERO_SHA.test(push.before) ? push.before : null, push.after);
     } catch (e) {
       if (e instanceof DebianSourceError || e instanceof GitReadError) throw new HttpError(422, `after: ${e.message}`);
       throw e;
     }
-    const suite = repo.suite ?? src.distribution;
+    if (!pkgs.length) return { ...res, skipped: 'the push changed no package' };
     const dist = repo.dist ?? (await defaultDist());
+    const format = repo.format ?? 'deb';
+    // Valid: readPushedPackages has split it already.
+    const { repository } = splitSourceUri(repo.clone_url);
+    const subs = pkgs.map((src) => ({
+      src,
+      sub: {
+        dist,
+        arches: src.archList || 'any',
+        version: src.version,
+        name: src.source,
+        suite: repo.suite ?? src.distribution,
+        format,
+        transport: { method: 'git', uri: withSubdir(repository, src.subdir), vcsId: src.commit },
+      },
+    }));
+    await precheck(subs.map((s) => s.sub));
 
     // Claim the delivery first: of two concurrent copies, only one gets past this insert.
     try {
@@ -190,27 +210,50 @@ export function registerHooksApi(app: FastifyInstance, deps: AuthDeps): void {
       if (isUniqueViolation(e)) return { ...res, duplicate: true };
       throw e;
     }
-    let jobIds: number[];
+    const queued: WebhookResponse['queued'] = [];
     try {
-      ({ jobIds } = await processJob(ctx, {
-        dist,
-        arches: src.archList || 'any',
-        version: src.version,
-        name: src.source,
-        suite,
-        format: repo.format ?? 'deb',
-        transport: { method: 'git', uri: repo.clone_url, vcsId: src.commit },
-      }));
+      for (const { src, sub } of subs) {
+        const { jobIds } = await processJob(ctx, sub);
+        queued.push({ package: src.source, version: src.version, suite: sub.suite, commit: src.commit, subdir: src.subdir, jobIds });
+      }
     } catch (e) {
-      // Nothing was queued: let a redelivery (after the suite is set up, say) try again.
+      // Checked above, so only a change made meanwhile (a suite deleted, say) gets here. Let a
+      // redelivery try again; it supersedes whatever this one queued before failing.
       await db.deleteFrom('webhook_deliveries').where('provider', '=', p.name).where('delivery_id', '=', delivery).execute();
       throw e;
     }
     const now = nowText();
-    await db.updateTable('webhook_deliveries').set({ job_ids: jobIds.join(',') }).where('provider', '=', p.name).where('delivery_id', '=', delivery).execute();
+    await db
+      .updateTable('webhook_deliveries')
+      .set({ job_ids: queued.flatMap((q) => q.jobIds).join(',') })
+      .where('provider', '=', p.name)
+      .where('delivery_id', '=', delivery)
+      .execute();
     await db.updateTable('repositories').set({ last_delivery_at: now }).where('id', '=', repo.id).execute();
     reply.code(201);
-    return { ...res, queued: [{ package: src.source, version: src.version, suite, commit: src.commit, jobIds }] };
+    return { ...res, queued };
+  }
+
+  /**
+   * What processJob would refuse, checked for every package before the first is queued: a push
+   * touching several packages queues all of them or none.
+   */
+  async function precheck(subs: JobSubmission[]): Promise<void> {
+    const rules = await db.selectFrom('blacklist').select(['id', 'field', 'regex']).orderBy('id').execute();
+    const known = async (table: 'suite' | 'distribution' | 'format', names: string[]) =>
+      new Set((await db.selectFrom(table).select('name').where('name', 'in', [...new Set(names)]).execute()).map((r) => r.name));
+    const suites = await known('suite', subs.map((s) => s.suite));
+    const dists = await known('distribution', subs.map((s) => s.dist));
+    const formats = await known('format', subs.map((s) => s.format));
+    for (const s of subs) {
+      checkPackageName(s.name);
+      checkVersion(s.version);
+      checkSourceUri(s.transport.method, s.transport.uri);
+      checkBlacklist(rules, s.name, s.transport.uri);
+      if (!suites.has(s.suite)) throw new HttpError(400, `unknown suite '${s.suite}' (package ${s.name})`);
+      if (!dists.has(s.dist)) throw new HttpError(400, `unknown distribution '${s.dist}'`);
+      if (!formats.has(s.format)) throw new HttpError(400, `unknown format '${s.format}'`);
+    }
   }
 
   // Signatures cover the exact bytes sent, so these routes read the body raw, in their own scope.
