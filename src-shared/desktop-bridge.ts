@@ -117,7 +117,7 @@ const EmbeddedSettings = z.object({
   port: z.number().int().min(0).max(65535).default(0),
 });
 
-const LocalWorkerSettings = z.object({
+export const LocalWorkerSettings = z.object({
   enabled: z.boolean().default(true),
   // dpkg builds on the host and needs no chroot, so a fresh install can build at once; sbuild
   // isolates builds but needs chroots made first (`buildbox chroot`).

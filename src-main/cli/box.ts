@@ -1,12 +1,13 @@
 // `buildbox box`: the all-in-one mode — the same controller `serve` runs, plus the web UI at `/`
 // and a supervised local worker (a child process running `dist/cli.js worker`, restarted with
 // back-off if it dies). With no broker reachable, the controller's messages go to an embedded
-// in-process queue that only the local worker consumes (over its IPC channel).
+// in-process queue that only the local worker consumes (over its IPC channel). The local
+// worker's settings can be changed while the box runs (box-local-worker.ts, /api/v1/local-worker).
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import amqp from 'amqplib';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addControllerOptions, defaultDataDir, type ControllerFlags } from './options';
 import { onSignals, startFromFlags } from './serve';
@@ -16,8 +17,8 @@ import type { Db } from '../controller/db/connect';
 import { hashToken, newToken } from '../controller/auth/passwords';
 import { nowText } from '../controller/db/time';
 import { EmbeddedQueue } from '../../src-worker/embedded-queue';
-import { Supervisor } from '../../src-worker/supervisor';
-import { listChroots } from '../../src-worker/chroots';
+import { BoxLocalWorker, LOCAL_WORKER_FILE, settingsFromFlags } from './box-local-worker';
+import { registerLocalWorkerApi } from './local-worker-api';
 
 interface BoxFlags extends ControllerFlags {
   worker: boolean;
@@ -116,7 +117,7 @@ export function drainOutboxInto(c: Controller, q: EmbeddedQueue): { stop(): void
 
 export function registerBox(program: Command): void {
   addControllerOptions(program.command('box').description('run controller, web UI and a local worker in one process tree'))
-    .option('--no-worker', 'do not start the local worker')
+    .option('--no-worker', 'do not start the local worker (and offer no local-worker settings)')
     .option('--backend <name>', 'local worker backend: sbuild, dpkg (host build, no isolation) or dry-run (default: sbuild if a chroot tarball exists, else dpkg)')
     .option('--suite <suite>', 'suite the local worker builds for (repeatable; default unstable)', collect)
     .addOption(new Option('--slots <n>', 'builds at a time on the local worker').default('1'))
@@ -124,13 +125,36 @@ export function registerBox(program: Command): void {
     .option('--chroots <dir>', 'chroot tarballs for sbuild (default ~/.cache/sbuild)')
     .option('--worker-arch <arch>', 'architecture the local worker builds (default: the host)')
     .option('--worker-id <id>', 'client id of the local worker: its command queue is build_client_<id> (default box-<host name>)')
-    .action(async (o: BoxFlags) => {
+    .addHelpText(
+      'after',
+      `
+The local worker's settings (on/off, backend, suites, chroots, slots) can be changed while the box
+runs, in the web UI (Settings) or with PUT /api/v1/local-worker; they are saved in
+<data-dir>/${LOCAL_WORKER_FILE}. When the box starts, --backend, --suite, --slots and --chroots
+given on the command line win over the saved settings for that field; the others keep their
+saved values.`,
+    )
+    .action(async (o: BoxFlags, cmd: Command) => {
+      const dataDir = o.dataDir ?? defaultDataDir();
+      const given = (flag: string) => cmd.getOptionValueSource(flag) === 'cli';
+      // Made before the controller starts: its routes are registered before it listens.
+      const local = o.worker
+        ? new BoxLocalWorker({
+            dataDir,
+            flags: settingsFromFlags(o, given, (d) => resolve(d)),
+            clientId: o.workerId ?? `box-${hostname().split('.')[0].replace(/[^A-Za-z0-9._-]/g, '-')}`,
+            defaultChrootsDir: defaultChrootsDir(),
+            extraArgs: ['--buildroot', o.buildroot ?? join(dataDir, 'worker'), ...(o.workerArch ? ['--arch', o.workerArch] : [])],
+            script: fileURLToPath(import.meta.url),
+            log: (l) => process.stdout.write(`${l}\n`),
+          })
+        : null;
       let embedded: EmbeddedQueue | null = null;
       const amqpUrl = o.amqp;
-      if (o.worker && (amqpUrl === false || !(await brokerReachable(amqpUrl)))) {
+      if (local && (amqpUrl === false || !(await brokerReachable(amqpUrl)))) {
         embedded = new EmbeddedQueue((l) => process.stdout.write(`${l}\n`));
       }
-      const c = await startFromFlags(embedded ? { ...o, amqp: false } : o);
+      const c = await startFromFlags(embedded ? { ...o, amqp: false } : o, local ? { routes: (app, deps) => registerLocalWorkerApi(app, deps, local) } : {});
       process.stdout.write(`Buildbox controller listening on ${c.url}\nBuildbox UI: ${c.url}/\n`);
       let drain: { stop(): void } | null = null;
       if (embedded) {
@@ -140,42 +164,12 @@ export function registerBox(program: Command): void {
         drain = drainOutboxInto(c, embedded);
       }
 
-      let supervisor: Supervisor | null = null;
-      if (o.worker) {
-        const dataDir = o.dataDir ?? defaultDataDir();
-        const chroots = o.chroots ?? defaultChrootsDir();
-        let backend = o.backend;
-        if (!backend) {
-          backend = listChroots(chroots).length > 0 ? 'sbuild' : 'dpkg';
-          if (backend === 'dpkg') process.stdout.write(`No sbuild chroot in ${chroots}: the local worker builds on this host (dpkg backend, no isolation). Make one with 'buildbox chroot create --suite <suite>'.\n`);
-        }
-        const clientId = o.workerId ?? `box-${hostname().split('.')[0].replace(/[^A-Za-z0-9._-]/g, '-')}`;
-        const token = await localWorkerToken(c.ctx.db, `local worker ${clientId}`);
-        const args = [
-          'worker',
-          '--controller', c.url,
-          '--amqp', embedded || amqpUrl === false ? 'ipc:' : amqpUrl,
-          '--client-id', clientId,
-          '--backend', backend,
-          '--slots', o.slots,
-          '--buildroot', o.buildroot ?? join(dataDir, 'worker'),
-          '--chroots', chroots,
-          ...(o.workerArch ? ['--arch', o.workerArch] : []),
-          ...(o.suite ?? []).flatMap((s) => ['--suite', s]),
-        ];
-        const embeddedQueue = embedded;
-        supervisor = new Supervisor({
-          script: fileURLToPath(import.meta.url),
-          args,
-          env: { ...process.env, BUILDBOX_WORKER_TOKEN: token },
-          ipc: !!embeddedQueue,
-          onSpawn: (child) => embeddedQueue?.attach(child),
-          log: (l) => process.stdout.write(`${l}\n`),
-        });
-        supervisor.start();
+      if (local) {
+        const token = await localWorkerToken(c.ctx.db, `local worker ${local.info().clientId}`);
+        await local.start({ controllerUrl: c.url, amqp: embedded || amqpUrl === false ? 'ipc:' : amqpUrl, token, queue: embedded });
       }
       onSignals(async () => {
-        await supervisor?.stop();
+        await local?.stop();
         drain?.stop();
         await c.close();
       });

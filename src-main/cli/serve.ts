@@ -1,7 +1,7 @@
 // `buildbox serve`: the controller alone (the remote controller of a fleet).
 import type { Command } from 'commander';
 import { addControllerOptions, defaultDataDir, parsePort, type ControllerFlags } from './options';
-import { startController, type Controller } from '../controller/controller';
+import { startController, type Controller, type ControllerOptions } from '../controller/controller';
 
 function parseSeconds(flag: string, s: string): number {
   const n = Number(s);
@@ -9,7 +9,8 @@ function parseSeconds(flag: string, s: string): number {
   return n;
 }
 
-export async function startFromFlags(o: ControllerFlags): Promise<Controller> {
+/** `extra`: what the calling mode adds (box: its local-worker routes). */
+export async function startFromFlags(o: ControllerFlags, extra: Pick<ControllerOptions, 'routes'> = {}): Promise<Controller> {
   const dataDir = o.dataDir ?? defaultDataDir();
   const c = await startController({
     db: o.db,
@@ -27,6 +28,7 @@ export async function startFromFlags(o: ControllerFlags): Promise<Controller> {
     signKey: o.signKey,
     gnupgHome: o.gnupgHome ?? process.env.GNUPGHOME,
     logLevel: o.logLevel as 'info',
+    ...extra,
   });
   if (c.seedResult.generatedAdminPassword) {
     // Shown once: only the hash is stored.

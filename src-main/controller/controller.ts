@@ -21,6 +21,7 @@ import { registerJobRoutes } from './http/pybit/jobs';
 import { registerPackageRoutes } from './http/pybit/packages';
 import { registerApiRoutes } from './http/api/index';
 import { registerUiRoutes } from './http/ui';
+import type { AuthDeps } from './http/pybit/common';
 import { registerRepoRoutes } from './publish/repo-routes';
 import { startServices } from './services';
 import { AmqpLink } from './dispatch/amqp-link';
@@ -55,6 +56,8 @@ export interface ControllerOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'silent';
   /** Outbox publisher tuning (tests). */
   publisher?: { pollMs?: number; retryBaseMs?: number };
+  /** Routes of the mode that starts the controller (box: its local worker), added before it listens. */
+  routes?: (app: FastifyInstance, deps: AuthDeps) => void;
 }
 
 export interface Controller {
@@ -104,7 +107,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       isQueueHeld: async (queue) => (link ? isQueueHeld(link, queue) : false),
     };
     const auth = new Authenticator(db);
-    const app = buildApp(ctx, auth);
+    const app = buildApp(ctx, auth, opts.routes);
     await app.listen({ host, port: opts.port ?? 8080 });
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 8080);
@@ -147,7 +150,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
 
 const CORS_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
 
-export function buildApp(ctx: Ctx, auth: Authenticator): FastifyInstance {
+export function buildApp(ctx: Ctx, auth: Authenticator, routes?: (app: FastifyInstance, deps: AuthDeps) => void): FastifyInstance {
   const app = Fastify({
     logger: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
@@ -225,6 +228,7 @@ export function buildApp(ctx: Ctx, auth: Authenticator): FastifyInstance {
     registerApiRoutes(scope, deps);
     registerUiRoutes(scope, deps);
     registerRepoRoutes(scope, ctx);
+    routes?.(scope, deps);
   });
   return app;
 }
