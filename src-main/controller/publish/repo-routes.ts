@@ -74,7 +74,11 @@ export function registerRepoRoutes(app: FastifyInstance, ctx: Ctx): void {
 
   app.get('/api/v1/repo', async () => {
     const dirs = await readdir(root, { withFileTypes: true }).catch(() => []);
-    return { distributions: dirs.filter((d) => d.isDirectory() && isSafeName(d.name) && repos().exists(d.name)).map((d) => d.name).sort() };
+    return {
+      distributions: dirs.filter((d) => d.isDirectory() && isSafeName(d.name) && repos().exists(d.name)).map((d) => d.name).sort(),
+      // Lets the UI tell "publishing is off" from "nothing published yet".
+      publishing: services.has(ctx),
+    };
   });
 
   app.get('/api/v1/repo/:dist', async (req) => {
