@@ -5,9 +5,9 @@
 // nothing written.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Me, TokenCreated, TokenInfo, UserCreated, UserInfo } from '../../src-shared/users-api';
-import { verifyPassword } from '../../src-main/controller/auth/passwords';
+import { hashPassword, verifyPassword } from '../../src-main/controller/auth/passwords';
 import { DIALECTS, uniqueName } from '../helpers/db';
-import { startTestController, type Auth, type TestController } from '../helpers/controller';
+import { basic, startTestController, type Auth, type TestController } from '../helpers/controller';
 
 const bearer = (token: string): Auth => ({ header: `Bearer ${token}` });
 
@@ -187,6 +187,20 @@ describe.each(DIALECTS)('users and tokens API ($name)', ({ make }) => {
     expect(grant.json<UserInfo>().isAdmin).toBe(true);
     expect((await t.get('/api/v1/users', { auth: fresh })).status).toBe(200);
     expect((await t.req('PATCH', `/api/v1/users/${uniqueName('nobody')}`, { auth: true, json: { admin: true } })).status).toBe(404);
+  });
+
+  it('a check under way while a password changes does not put the old password back in the cache', async () => {
+    const u = await newUser();
+    const header = basic(u.name, u.password);
+    const newHash = await hashPassword('changed-password');
+    // The check reads the old hash, then spends its scrypt time; the change lands meanwhile,
+    // as PATCH makes it: the row updated, then the cache cleared.
+    const underWay = t.c.auth.authenticate(header);
+    await t.kysely.updateTable('users').set({ password_hash: newHash }).where('name', '=', u.name).execute();
+    t.c.auth.invalidate();
+    await underWay;
+    expect(await t.c.auth.authenticate(header)).toBeNull();
+    expect((await me(u.auth)).status).toBe(401);
   });
 
   it('deleting a user takes its tokens with it; nobody deletes their own account', async () => {

@@ -16,10 +16,13 @@ const TTL_MS = 30_000;
 
 export class Authenticator {
   private cache = new Map<string, { p: Principal | null; until: number }>();
+  /** Bumped by invalidate(): a check that began before a change must not cache its answer. */
+  private generation = 0;
   constructor(private readonly db: Db) {}
 
   /** Forget cached results, e.g. after a password change or a token revocation. */
   invalidate(): void {
+    this.generation++;
     this.cache.clear();
   }
 
@@ -28,7 +31,9 @@ export class Authenticator {
     const key = createHash('sha256').update(authorization).digest('hex');
     const hit = this.cache.get(key);
     if (hit && hit.until > Date.now()) return hit.p;
+    const generation = this.generation;
     const p = await this.check(authorization);
+    if (generation !== this.generation) return p;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(key, { p, until: Date.now() + TTL_MS });
     return p;
