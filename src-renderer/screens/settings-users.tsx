@@ -25,8 +25,10 @@ export function UsersAndTokensSection() {
   // previous account's lists may show.
   const me = useQuery({ queryKey: ['users-api', conn.token, 'me'], queryFn: ({ signal }) => whoAmI(http, signal) });
   return (
-    <section aria-labelledby="users-title">
-      <h2 id="users-title">Users and tokens</h2>
+    // Not a labelled region: its name would contain "User" and so collide with the login form's
+    // "User" field for anything that finds controls by label text.
+    <section data-testid="users-and-tokens">
+      <h2>Users and tokens</h2>
       {!http.loggedIn ? (
         <p className="muted" data-testid="users-login-needed">
           Log in to see who you are, make API tokens and, as an administrator, manage users.
