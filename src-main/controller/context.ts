@@ -19,6 +19,10 @@ export interface ControllerConfig {
   retryMaxSeconds?: number;
   /** How often the lease sweeper and the retry scheduler look for due jobs (default 2000 ms). */
   sweepIntervalMs?: number;
+  /** How often build queues are checked for BuildRequests the broker lost (default 30 s; 0 = never). */
+  lostRequestCheckMs?: number;
+  /** How long a job must have been Waiting before its message can count as lost (default 60 s). */
+  lostRequestGraceMs?: number;
   /** launchpad-buildd style builders: time between scans of one builder (default 5000 ms; 0 = no scanning). */
   scanIntervalMs?: number;
   /** How long a cancelled build on such a builder may take to abort (default 180 s). */

@@ -45,6 +45,9 @@ export interface ControllerOptions {
   retryBaseSeconds?: number;
   retryMaxSeconds?: number;
   sweepIntervalMs?: number;
+  /** Lost BuildRequest check (ControllerConfig). */
+  lostRequestCheckMs?: number;
+  lostRequestGraceMs?: number;
   /** Builder scanner (ControllerConfig). */
   scanIntervalMs?: number;
   builderCancelTimeoutMs?: number;
@@ -94,6 +97,8 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       retryBaseSeconds: opts.retryBaseSeconds,
       retryMaxSeconds: opts.retryMaxSeconds,
       sweepIntervalMs: opts.sweepIntervalMs,
+      lostRequestCheckMs: opts.lostRequestCheckMs,
+      lostRequestGraceMs: opts.lostRequestGraceMs,
       scanIntervalMs: opts.scanIntervalMs,
       builderCancelTimeoutMs: opts.builderCancelTimeoutMs,
       publish: opts.publish ? { signKey: opts.signKey, gnupgHome: opts.gnupgHome, retryBaseMs: opts.publishRetryBaseMs } : null,
@@ -122,7 +127,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       link.start();
       publisher.start();
     }
-    const services = startServices({ ctx, publisher });
+    const services = startServices({ ctx, publisher, link });
     return {
       app,
       ctx,

@@ -1,9 +1,12 @@
 // Background services of the controller that run beside the HTTP server: the lease sweeper
-// (requeues builds whose worker stopped renewing its lease) and the retry scheduler (dispatches
-// Blocked jobs again when their DEPFAIL back-off has passed). Started after the server listens;
+// (requeues builds whose worker stopped renewing its lease), the retry scheduler (dispatches
+// Blocked jobs again when their DEPFAIL back-off has passed) and the lost request check
+// (publishes again what the broker lost). Started after the server listens;
 // stopped before the database closes.
 import type { Ctx } from './context';
 import type { OutboxPublisher } from './dispatch/outbox-publisher';
+import type { AmqpLink } from './dispatch/amqp-link';
+import { DEFAULT_LOST_REQUEST_CHECK_MS, republishLostRequests } from './dispatch/lost-request-sweeper';
 import { sweepExpiredLeases } from './domain/lease-sweeper';
 import { retryDueJobs } from './domain/retry-scheduler';
 import { BuilddManager } from './lp/scanner';
@@ -12,6 +15,7 @@ import { startPublishing } from './publish/index';
 export interface ServiceDeps {
   ctx: Ctx;
   publisher: OutboxPublisher | null;
+  link?: AmqpLink | null;
 }
 
 export interface Services {
@@ -24,12 +28,12 @@ export const DEFAULT_SWEEP_INTERVAL_MS = 2000;
  * Runs `task` every interval, one run at a time. The interval is read from the config on every
  * wake-up, so a changed setting applies at once (a longer one postpones a run already due).
  */
-function periodic(ctx: Ctx, name: string, task: () => Promise<unknown>): Services {
+function periodic(ctx: Ctx, name: string, task: () => Promise<unknown>, every?: () => number): Services {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let stopped = false;
   let lastRun = Date.now();
-  const interval = () => ctx.config.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
+  const interval = every ?? (() => ctx.config.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS);
   const schedule = (ms: number) => {
     if (stopped) return;
     timer = setTimeout(wake, Math.max(0, ms));
@@ -60,6 +64,12 @@ function periodic(ctx: Ctx, name: string, task: () => Promise<unknown>): Service
 export function startServices(deps: ServiceDeps): Services {
   const { ctx } = deps;
   const parts = [periodic(ctx, 'lease sweeper', () => sweepExpiredLeases(ctx)), periodic(ctx, 'retry scheduler', () => retryDueJobs(ctx))];
+  const link = deps.link;
+  if (link && ctx.config.lostRequestCheckMs !== 0) {
+    parts.push(
+      periodic(ctx, 'lost request check', () => republishLostRequests(ctx, link, ctx.config.lostRequestGraceMs), () => ctx.config.lostRequestCheckMs ?? DEFAULT_LOST_REQUEST_CHECK_MS),
+    );
+  }
   // The buildd-manager for launchpad-buildd style builders (a scan interval of 0 turns it off).
   if (ctx.config.scanIntervalMs !== 0) {
     const builders = new BuilddManager(ctx, { intervalMs: ctx.config.scanIntervalMs, cancelTimeoutMs: ctx.config.builderCancelTimeoutMs });

@@ -121,6 +121,9 @@ export interface StartOpts {
   sampleData?: boolean;
   publicHost?: string;
   publisher?: { pollMs?: number; retryBaseMs?: number };
+  /** The lost BuildRequest check (off unless given: tests that purge queues turn it on). */
+  lostRequestCheckMs?: number;
+  lostRequestGraceMs?: number;
 }
 
 /** Starts a controller on `make()`'s database; close() stops it and drops the database. */
@@ -139,6 +142,8 @@ export async function startTestController(make: () => TestDb, opts: StartOpts = 
       publicHost: opts.publicHost,
       logLevel: process.env.BUILDBOX_TEST_LOG ? 'debug' : 'silent',
       publisher: opts.publisher ?? { pollMs: 200, retryBaseMs: 200 },
+      lostRequestCheckMs: opts.lostRequestCheckMs ?? 0,
+      lostRequestGraceMs: opts.lostRequestGraceMs,
     });
   } catch (e) {
     await db.cleanup().catch(() => {});

@@ -70,6 +70,11 @@ const MARK_DELAY_MS = 10;
 /** Ids marked sent lately, remembered so that rows handed over late are not sent twice. */
 const RECENT_SENT = 10_000;
 
+/** What a channel remembers having declared and bound for a build message's queue. */
+function queueKey(row: Pick<OutboxRow, 'queue' | 'exchange' | 'routing_key'>): string {
+  return `q\0${row.queue}\0${row.exchange}\0${row.routing_key}`;
+}
+
 export class OutboxPublisher {
   private readonly db: Db;
   private readonly link: AmqpLink;
@@ -349,7 +354,7 @@ export class OutboxPublisher {
       }
       // pyBit declares and binds the build queue before every publish so messages queue up even
       // if no client ever connected (§4); once per channel is enough for the same effect.
-      const key = `q\0${row.queue}\0${row.exchange}\0${row.routing_key}`;
+      const key = queueKey(row);
       if (row.queue && !declared.has(key)) {
         await ch.assertQueue(row.queue, { durable: true, exclusive: false, autoDelete: false });
         if (row.exchange !== '') await ch.bindQueue(row.queue, row.exchange, row.routing_key);
@@ -413,6 +418,9 @@ export class OutboxPublisher {
     }
     if (entry.returned !== null) {
       this.counters.returned++;
+      // Unroutable although declared on this channel: the queue was deleted behind our back.
+      // Declare it again before the retry, or every later message to it would bounce too.
+      this.declared.get(entry.ch)?.delete(queueKey(entry.row));
       this.retryLater(entry.row, `returned (${entry.returned})`, true);
       return;
     }
