@@ -4,7 +4,7 @@
 //   BENCH_SECONDS (length of each controller run, default 5), BENCH_SEED (seeded submissions,
 //   default 5000), BENCH_MESSAGES (raw AMQP round trips, default 500), BENCH_JOBS (dispatch
 //   jobs, default 500), BENCH_WORKER_SECONDS (dispatch time box, default 90), BENCH_DIALECTS
-//   (controller databases, default sqlite,postgres), BENCH_SECTION_TIMEOUT (seconds, default 600),
+//   (controller databases, default sqlite,postgres), BENCH_SECTION_TIMEOUT (seconds, default 1200),
 //   BENCH_BUILDERS (idle builders per scan cycle, default 50), BENCH_FILE_MB (ensurepresent file,
 //   default 150), BENCH_QUIET=1 (no progress on stderr). ui: BENCH_UI_JOBS (default 100000), BENCH_UI_LOG_MB (100),
 //   BENCH_UI_RUNS (5), BENCH_UI_RATES (lines/s ladder), BENCH_UI_FOLLOW_SECONDS (5), BENCH_UI_CHUNK_MS (100).
@@ -112,7 +112,7 @@ async function main(): Promise<number> {
     let out: string;
     // A hung section (a lost confirm, a stuck request) must end the bench with an error, with
     // its queues and schemas removed, rather than hang it.
-    const limitMs = envNumber('BENCH_SECTION_TIMEOUT', 600) * 1000;
+    const limitMs = envNumber('BENCH_SECTION_TIMEOUT', 1200) * 1000;
     const watchdog = setTimeout(() => {
       process.stderr.write(`${s.name}: no result after ${limitMs / 1000} s; cleaning up and exiting\n`);
       const forced = setTimeout(() => process.exit(1), 15_000);

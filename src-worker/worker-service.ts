@@ -356,7 +356,15 @@ export class WorkerService {
         streamer.start();
       },
       artifacts: async (files, j, outcome) => {
-        for (const f of files) await withRetry(() => client.uploadArtifact(job.jobId, f), { deadlineMs: 600_000, signal: r.abort.signal });
+        // A few at a time: each upload is mostly waiting (hashing and storing on the controller).
+        const queue = [...files];
+        const lane = async () => {
+          for (let f = queue.shift(); f; f = queue.shift()) {
+            const file = f;
+            await withRetry(() => client.uploadArtifact(job.jobId, file), { deadlineMs: 600_000, signal: r.abort.signal });
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(3, queue.length) }, lane));
         await this.dput(j, files, outcome.changesFile, r.abort.signal);
       },
     };

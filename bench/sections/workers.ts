@@ -2,17 +2,20 @@
 //  (a) throughput of no-op builds (`--backend dry-run --dry-run`) with 1 and 4 local worker
 //      processes, beside raw AMQP publish → consume (prefetch 1, ack each) of as many messages;
 //  (b) build overhead: one generated source package (test/fixtures/make-package.ts) built through
-//      the whole system (controller + worker with the dpkg backend, submit → Done) vs
-//      dpkg-buildpackage run directly on the same source, medians of the runs;
+//      the whole system (controller + worker with the dpkg backend, submit → Done) vs building the
+//      same .dsc by hand (dpkg-source -x, dpkg-buildpackage), medians of the runs; and, where
+//      sbuild and a chroot tarball for bookworm exist, Debian's `hello` through the system with
+//      the sbuild backend vs the same sbuild command run bare;
 //  (c) cancel latency: POST /api/v1/jobs/:id/cancel → Cancelled for running builds whose build
 //      step ignores SIGINT and SIGTERM, beside the worker's heartbeat period (the only path a
 //      cancel would have without the CancelRequest on the worker's command queue).
 // Tuning: BENCH_WORKER_JOBS (no-op builds per run, default 200), BENCH_BUILD_RUNS (5),
-// BENCH_CANCELS (10).
+// BENCH_CANCELS (10), BENCH_SBUILD_RUNS (hello builds on each side, default 1; 0 skips them),
+// BENCH_SBUILD_CHROOTS (directory with bookworm-<arch>.tar.zst, default /var/cache/buildbox-chroots).
 import amqp from 'amqplib';
 import http from 'node:http';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startController, type Controller } from '../../src-main/controller/controller';
@@ -21,6 +24,9 @@ import { nowText } from '../../src-main/controller/db/time';
 import { buildQueueName } from '@shared/pybit-models';
 import { listProcesses } from '../../src-worker/process-table';
 import { dpkgBuildpackageArgs } from '../../src-worker/backends/dpkg';
+import { sbuildArgs } from '../../src-worker/backends/sbuild';
+import { findChroot, tarballFileName } from '../../src-worker/chroots';
+import { DEFAULT_MIRROR, privateAptOptions } from '../../src-worker/fetch/apt';
 import { debBuildOptions } from '../../src-worker/backends/build-options';
 import { makeSourcePackage } from '../../test/fixtures/make-package';
 import { serveDirectory } from '../../test/fixtures/static-server';
@@ -296,13 +302,14 @@ async function buildOverhead(scope: Scope, runs: number): Promise<{ system: numb
       finals.set(f.status, (finals.get(f.status) ?? 0) + 1);
     }
 
-    // Directly: a fresh copy of the unpacked source (not timed), then dpkg-buildpackage with the
-    // arguments and DEB_BUILD_OPTIONS the dpkg backend uses for a master job.
+    // Directly: what a developer does with the same .dsc — unpack it and run dpkg-buildpackage
+    // with the arguments and DEB_BUILD_OPTIONS the dpkg backend uses for a master job (the copy
+    // of the .dsc and its tarball into a fresh directory is not timed).
     const dir = join(scratch, `run${i + 1}`);
     mkdirSync(dir, { recursive: true });
     cpSync(pkg.dir, dir, { recursive: true, filter: (src) => !src.includes('/tree') });
-    execFileSync('dpkg-source', ['-x', `${name}_${pkg.version}.dsc`, 'src'], { cwd: dir, stdio: 'pipe', env: { ...process.env, LC_ALL: 'C.UTF-8' } });
     const t1 = performance.now();
+    execFileSync('dpkg-source', ['-x', `${name}_${pkg.version}.dsc`, 'src'], { cwd: dir, stdio: 'pipe', env: { ...process.env, LC_ALL: 'C.UTF-8' } });
     execFileSync('dpkg-buildpackage', dpkgBuildpackageArgs({ archIndep: true }), {
       cwd: join(dir, 'src'),
       stdio: 'pipe',
@@ -312,6 +319,90 @@ async function buildOverhead(scope: Scope, runs: number): Promise<{ system: numb
     rmSync(dir, { recursive: true, force: true });
   }
   return { system, direct, finals };
+}
+
+// ---- (b') hello through the system with sbuild vs bare sbuild ----
+
+const SBUILD_SUITE = 'bookworm';
+
+/** Why the sbuild comparison cannot run here, or null when it can. */
+function sbuildUnavailable(chroots: string): string | null {
+  try {
+    execFileSync('sbuild', ['--version'], { stdio: 'pipe' });
+  } catch {
+    return 'sbuild is not installed';
+  }
+  if (!findChroot(chroots, { suite: SBUILD_SUITE, arch: HOST_ARCH })) {
+    return `no ${SBUILD_SUITE}/${HOST_ARCH} chroot tarball in ${chroots} (buildbox chroot create --suite ${SBUILD_SUITE} --arch ${HOST_ARCH})`;
+  }
+  return null;
+}
+
+/** `apt-get source --download-only hello` with apt confined to `dir/.apt`; returns the .dsc's name. */
+function aptGetSource(dir: string, pkg: string): string {
+  const state = join(dir, '.apt');
+  for (const d of ['lists/partial', 'archives/partial', 'cache', 'sources.list.d', 'preferences.d']) mkdirSync(join(state, d), { recursive: true });
+  writeFileSync(join(state, 'status'), '');
+  writeFileSync(join(state, 'sources.list'), `deb-src ${DEFAULT_MIRROR} ${SBUILD_SUITE} main\n`);
+  const opts = privateAptOptions(state);
+  execFileSync('apt-get', [...opts, '-q', 'update'], { stdio: 'pipe' });
+  execFileSync('apt-get', [...opts, '-q', '--download-only', '--only-source', 'source', pkg], { cwd: dir, stdio: 'pipe' });
+  const dsc = readdirSync(dir).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.dsc'));
+  if (!dsc) throw new Error(`apt-get source ${pkg} left no .dsc`);
+  return dsc;
+}
+
+async function sbuildOverhead(scope: Scope, runs: number, chroots: string): Promise<{ system: number[]; direct: number[]; finals: Map<string, number>; version: string }> {
+  const tarball = findChroot(chroots, { suite: SBUILD_SUITE, arch: HOST_ARCH })!.path;
+  const served = scope.tempDir('buildbox-bench-hello-');
+  const dscName = aptGetSource(served, 'hello');
+  const version = /^Version: (\S+)$/m.exec(readFileSync(join(served, dscName), 'utf8'))?.[1] ?? '';
+  const server = await serveDirectory(served);
+  scope.onCleanup(() => server.close());
+
+  const farm = await startFarm(scope, { leaseSeconds: 300 });
+  // The farm's suite is unique to the run; a symlink named for it selects the bookworm tarball.
+  const myChroots = scope.tempDir('buildbox-bench-chroots-');
+  symlinkSync(tarball, join(myChroots, tarballFileName(farm.suite, HOST_ARCH)));
+  const w = startWorker(scope, farm, ['--backend', 'sbuild', '--chroots', myChroots]);
+  await waitUntil('the sbuild worker to consume', async () => {
+    checkAlive([w]);
+    return (await queueState(farm.queue)).consumers > 0;
+  }, 30_000, 100);
+
+  const system: number[] = [];
+  const direct: number[] = [];
+  const finals = new Map<string, number>();
+  const scratch = scope.tempDir('buildbox-bench-sbuild-direct-');
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const id = await farm.submit({ package: 'hello', package_version: version, method: 'dsc', uri: `${server.url}/${dscName}`, vcs_id: '' });
+    await waitUntil(`job ${id} (hello) to finish`, () => {
+      checkAlive([w]);
+      return farm.finished.has(id);
+    }, 1_800_000, 20);
+    const f = farm.finished.get(id)!;
+    system.push(f.at - t0);
+    finals.set(f.status, (finals.get(f.status) ?? 0) + 1);
+
+    // Bare: the sbuild command line the backend runs for a master job, on a local copy of the source.
+    const dir = join(scratch, `run${i}`);
+    const build = join(dir, 'build');
+    mkdirSync(build, { recursive: true });
+    for (const file of readdirSync(served)) if (file.startsWith('hello_')) cpSync(join(served, file), join(dir, file));
+    const spec = { workdir: build, dsc: join(dir, dscName), arch: HOST_ARCH, suite: SBUILD_SUITE, archIndep: true, chrootTarball: tarball };
+    const t1 = performance.now();
+    execFileSync('sbuild', sbuildArgs(spec as Parameters<typeof sbuildArgs>[0]), {
+      cwd: build,
+      stdio: 'pipe',
+      maxBuffer: 256 * 1024 * 1024,
+      env: { ...process.env, LC_ALL: 'C.UTF-8', DEB_BUILD_OPTIONS: debBuildOptions({ debugSymbols: false }) },
+    });
+    direct.push(performance.now() - t1);
+    if (!readdirSync(build).some((f) => f.endsWith('.changes'))) throw new Error('bare sbuild produced no .changes');
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { system, direct, finals, version };
 }
 
 // ---- (c) cancel latency ----
@@ -395,19 +486,42 @@ export async function workersSection(scope: Scope, opts: WorkersBenchOptions): P
     const r = await buildOverhead(scope, opts.buildRuns);
     const sys = median(r.system);
     const dir = median(r.direct);
-    rows.push({ figure: `dpkg-buildpackage directly, median of ${r.direct.length}`, value: dir, unit: 'ms', floor: null, goal: { kind: 'none' } });
+    rows.push({ figure: `dpkg-source -x + dpkg-buildpackage, median of ${r.direct.length}`, value: dir, unit: 'ms', floor: null, goal: { kind: 'none' } });
     rows.push({ figure: `whole system submit → Done, median of ${r.system.length}`, value: sys, unit: 'ms', floor: dir, goal: { kind: 'ratio-max', max: 1.05 } });
     notes.push(
       'build overhead: one generated package (make-package.ts, variant ok) served as a .dsc over local HTTP; whole system = POST /job/vcshook → Done ' +
-        "(controller on SQLite + RabbitMQ, one 'buildbox worker --backend dpkg': claim, fetch, dpkg-source -x, dpkg-checkbuilddeps, dpkg-buildpackage, log and artifact upload); " +
-        `directly = dpkg-buildpackage ${dpkgBuildpackageArgs({ archIndep: true }).join(' ')} in a freshly unpacked copy (unpacking not timed); runs alternate, after one warm-up each; jobs ended ${[...r.finals].map(([s, k]) => `${s} ×${k}`).join(', ')}`,
+        "(controller on SQLite + RabbitMQ, one 'buildbox worker --backend dpkg': claim, fetch, dpkg-source -x, dpkg-buildpackage, log and artifact upload); " +
+        `directly = dpkg-source -x and dpkg-buildpackage ${dpkgBuildpackageArgs({ archIndep: true }).join(' ')} on a copy of the same .dsc (the copy not timed); runs alternate, after one warm-up each; jobs ended ${[...r.finals].map(([s, k]) => `${s} ×${k}`).join(', ')}`,
     );
     notes.push(`build overhead: system runs ${r.system.map((x) => Math.round(x)).join(', ')} ms; direct runs ${r.direct.map((x) => Math.round(x)).join(', ')} ms`);
   } catch (e) {
-    rows.push({ figure: 'whole system vs dpkg-buildpackage', value: null, unit: 'ms', floor: null, goal: { kind: 'ratio-max', max: 1.05 }, note: `not measured: ${(e as Error).message.slice(0, 100)}` });
+    rows.push({ figure: 'whole system vs dpkg-source -x + dpkg-buildpackage', value: null, unit: 'ms', floor: null, goal: { kind: 'ratio-max', max: 1.05 }, note: `not measured: ${(e as Error).message.slice(0, 100)}` });
     notes.push(`build overhead failed: ${(e as Error).message}`);
   }
   await scope.deleteQueues();
+
+  // (b')
+  const sbuildRuns = Number(process.env.BENCH_SBUILD_RUNS ?? 1);
+  const chroots = process.env.BENCH_SBUILD_CHROOTS || '/var/cache/buildbox-chroots';
+  const noSbuild = sbuildRuns > 0 ? sbuildUnavailable(chroots) : 'BENCH_SBUILD_RUNS=0';
+  if (noSbuild) {
+    rows.push({ figure: 'hello: whole system (sbuild backend) vs bare sbuild', value: null, unit: 'ms', floor: null, goal: { kind: 'ratio-max', max: 1.05 }, note: `not measured: ${noSbuild}` });
+  } else {
+    try {
+      const r = await sbuildOverhead(scope, sbuildRuns, chroots);
+      rows.push({ figure: `hello: bare sbuild, median of ${r.direct.length}`, value: median(r.direct), unit: 'ms', floor: null, goal: { kind: 'none' } });
+      rows.push({ figure: `hello: whole system submit → Done, median of ${r.system.length}`, value: median(r.system), unit: 'ms', floor: median(r.direct), goal: { kind: 'ratio-max', max: 1.05 } });
+      notes.push(
+        `hello ${r.version} from apt-get source (${SBUILD_SUITE}), served as a .dsc over local HTTP; whole system = POST /job/vcshook → Done with 'buildbox worker --backend sbuild' ` +
+          `(unshare mode, the ${SBUILD_SUITE} tarball); bare = the same sbuild command line on a local copy of the source; jobs ended ${[...r.finals].map(([st, k]) => `${st} ×${k}`).join(', ')}; ` +
+          `system runs ${r.system.map((x) => Math.round(x)).join(', ')} ms; bare runs ${r.direct.map((x) => Math.round(x)).join(', ')} ms`,
+      );
+    } catch (e) {
+      rows.push({ figure: 'hello: whole system (sbuild backend) vs bare sbuild', value: null, unit: 'ms', floor: null, goal: { kind: 'ratio-max', max: 1.05 }, note: `not measured: ${(e as Error).message.slice(0, 100)}` });
+      notes.push(`sbuild overhead failed: ${(e as Error).message}`);
+    }
+    await scope.deleteQueues();
+  }
 
   // (c)
   try {

@@ -3,7 +3,7 @@
 import { basename } from 'node:path';
 import { runCommand } from '../run-command';
 import type { BuildBackend, BuildOutcome, BuildSpec } from './backend';
-import { checkbuilddepsArgs, dpkgBuildpackageArgs } from './dpkg';
+import { dpkgBuildpackageArgs } from './dpkg';
 import { sbuildArgs } from './sbuild';
 
 export interface DryRunBackendOptions {
@@ -25,7 +25,6 @@ export class DryRunBackend implements BuildBackend {
       // The .dsc need not exist in a dry run, so the tree's name comes from the file name.
       const srcdir = `${spec.workdir}/${basename(spec.dsc, '.dsc').replace('_', '-')}`;
       await runCommand('dpkg-source', ['-x', spec.dsc, srcdir], dry);
-      await runCommand('dpkg-checkbuilddeps', checkbuilddepsArgs(spec), { ...dry, cwd: srcdir });
       await runCommand('dpkg-buildpackage', dpkgBuildpackageArgs(spec), { ...dry, cwd: srcdir });
     }
     if (spec.signal.aborted) return { category: 'ABORTED', files: [], message: 'build aborted' };

@@ -36,7 +36,7 @@ describe('dry-run backend', () => {
     const d = spec({ archIndep: false });
     await new DryRunBackend({ plan: 'dpkg' }).build(d);
     expect(d.log.text).toContain('RUN: dpkg-source -x /nonexistent/src/hello_2.10-3.dsc /nonexistent/build/hello-2.10-3');
-    expect(d.log.text).toContain('RUN: dpkg-checkbuilddeps -B');
+    expect(d.log.text).not.toContain('dpkg-checkbuilddeps'); // dpkg-buildpackage checks them itself
     expect(d.log.text).toContain('RUN: dpkg-buildpackage -us -uc -B');
   });
 
