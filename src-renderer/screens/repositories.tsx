@@ -160,42 +160,44 @@ function AddRepositoryForm({ http, onCreated }: { http: Http; onCreated: (r: Rev
   const serverField = act.error instanceof ApiError ? /^(\w+):\s*(.*)$/.exec(act.error.message) : null;
   const err = (k: string) => errors[k] ?? (serverField?.[1] === k ? serverField[2]! : null);
   return (
-    <form className="form" onSubmit={onSubmit} aria-label="add a webhook repository" noValidate>
-      <h3>Add a repository</h3>
-      <Field label="Name" error={err('name')} hint="Letters, digits, '.', '_', '+', '-'; appears in the webhook URL.">
-        <input value={f.name} onChange={set('name')} autoComplete="off" />
-      </Field>
-      <Field label="Provider" error={err('provider')}>
-        <select value={f.provider} onChange={set('provider')}>
-          {WEBHOOK_PROVIDERS.map((p) => (
-            <option key={p} value={p}>
-              {PROVIDER_NAMES[p]}
-            </option>
-          ))}
-        </select>
-      </Field>
-      <Field label="Clone URL" error={err('cloneUrl')} hint="Where the controller reads debian/ and workers clone from.">
-        <input value={f.cloneUrl} onChange={set('cloneUrl')} placeholder="https://github.com/you/package.git" autoComplete="off" />
-      </Field>
-      <div className="row">
-        <Field label="Suite" error={err('suite')} hint="Default: the changelog's distribution.">
-          <input value={f.suite} onChange={set('suite')} autoComplete="off" />
+    <>
+      <h3 id="add-repository-title">Add a repository</h3>
+      <form className="form" onSubmit={onSubmit} aria-label="add a webhook repository" noValidate>
+        <Field label="Name" error={err('name')} hint="Letters, digits, '.', '_', '+', '-'; appears in the webhook URL.">
+          <input value={f.name} onChange={set('name')} autoComplete="off" />
         </Field>
-        <Field label="Distribution" error={err('dist')} hint="Default: the only one.">
-          <input value={f.dist} onChange={set('dist')} autoComplete="off" />
+        <Field label="Provider" error={err('provider')}>
+          <select value={f.provider} onChange={set('provider')}>
+            {WEBHOOK_PROVIDERS.map((p) => (
+              <option key={p} value={p}>
+                {PROVIDER_NAMES[p]}
+              </option>
+            ))}
+          </select>
         </Field>
-        <Field label="Branch" error={err('branch')} hint="Default: every branch.">
-          <input value={f.branch} onChange={set('branch')} autoComplete="off" />
+        <Field label="Clone URL" error={err('cloneUrl')} hint="Where the controller reads debian/ and workers clone from.">
+          <input value={f.cloneUrl} onChange={set('cloneUrl')} placeholder="https://github.com/you/package.git" autoComplete="off" />
         </Field>
-      </div>
-      <div className="row">
-        <button type="submit" className="primary" disabled={act.pending}>
-          {act.pending ? 'Adding…' : 'Add repository'}
-        </button>
-        {act.error && !serverField?.[1]?.match(/^(name|provider|cloneUrl|suite|dist|branch)$/) ? <ErrorNote error={act.error} /> : null}
-        {errors.form ? <span className="error">{errors.form}</span> : null}
-      </div>
-    </form>
+        <div className="row">
+          <Field label="Suite" error={err('suite')} hint="Default: the changelog's distribution.">
+            <input value={f.suite} onChange={set('suite')} autoComplete="off" />
+          </Field>
+          <Field label="Distribution" error={err('dist')} hint="Default: the only one.">
+            <input value={f.dist} onChange={set('dist')} autoComplete="off" />
+          </Field>
+          <Field label="Branch" error={err('branch')} hint="Default: every branch.">
+            <input value={f.branch} onChange={set('branch')} autoComplete="off" />
+          </Field>
+        </div>
+        <div className="row">
+          <button type="submit" className="primary" disabled={act.pending}>
+            {act.pending ? 'Adding…' : 'Add repository'}
+          </button>
+          {act.error && !serverField?.[1]?.match(/^(name|provider|cloneUrl|suite|dist|branch)$/) ? <ErrorNote error={act.error} /> : null}
+          {errors.form ? <span className="error">{errors.form}</span> : null}
+        </div>
+      </form>
+    </>
   );
 }
 
