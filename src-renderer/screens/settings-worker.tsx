@@ -25,10 +25,16 @@ const BACKENDS: Array<[LocalWorkerConfig['backend'], string]> = [
   ['dry-run', 'dry run (logs what it would do; for trying things out)'],
 ];
 
+const SETTINGS_FUNCTIONS = ['getSettings', 'saveSettings', 'testConnection', 'getWorkerState', 'onWorkerState'] as const;
+
 export function LocalWorkerSection() {
   const { conn } = useConnection();
-  const b = conn.source === 'bridge' ? desktopBridge() : undefined;
-  return b ? <DesktopSettingsSection bridge={b} /> : <BoxWorkerSection />;
+  if (conn.source !== 'bridge') return <BoxWorkerSection />;
+  const b = desktopBridge();
+  // A host page that supplies only the connection (an embedding, not the desktop app) has no
+  // settings to edit here.
+  if (!b || !SETTINGS_FUNCTIONS.every((f) => typeof b[f] === 'function')) return null;
+  return <DesktopSettingsSection bridge={b} />;
 }
 
 // ---- pieces both faces share ----
