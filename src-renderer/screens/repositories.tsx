@@ -56,7 +56,7 @@ function CopyField({ label, value, testId, wide }: { label: string; value: strin
         value={value}
         aria-label={label}
         data-testid={testId}
-        size={Math.min(wide ? 90 : 60, value.length + 2)}
+        size={Math.min(wide ? 130 : 60, value.length + 2)}
         className="hash"
         onFocus={(e) => e.currentTarget.select()}
       />
@@ -383,7 +383,9 @@ function Suite({ dist, suite, url, entries, http }: { dist: string; suite: strin
   return (
     <div className="apt-suite" data-testid={`apt-suite-${suite}`}>
       <h4>
-        {suite} <span className="muted">({entries.length} package entries)</span>
+        {suite} <span className="muted">
+          ({entries.length} {entries.length === 1 ? 'entry' : 'entries'})
+        </span>
       </h4>
       {index.data ? (
         <div className="help">

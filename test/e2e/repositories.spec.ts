@@ -2,7 +2,8 @@
 // its URL and secret read off the page and used for a GitHub-signed push that queues a job, then
 // deleted after a confirmation; (b) `buildbox box --publish` with a local dpkg worker builds a
 // generated package to Done, and the screen lists it in its suite with its version, the .deb
-// link and the apt sources line.
+// link and the apt sources line; (c) with --sign-key the line is signed-by a keyring and the
+// screen names the key that signed the repository.
 import { expect, test } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
@@ -121,29 +122,36 @@ test('add a GitHub webhook repository, push to it with its secret, delete it', a
   expect(listed.items.map((r) => r.name)).not.toContain(name);
 });
 
+/** Builds a generated package to Done on `s` and waits until it is published into Debian/<suite>. */
+async function buildAndPublish(srv: Server, suite: string, version: string): Promise<string> {
+  await seedTargets(srv, suite, [HOST_ARCH]);
+  const g = src!.git({ name: unique('bbpub'), version });
+  const [jobId] = await submit(srv, { package: g.name, version: g.version, suite, arch_list: HOST_ARCH, uri: g.uri, vcs_id: g.commit });
+  await expect
+    .poll(async () => (await rest(srv, 'GET', `/api/v1/jobs/${jobId}`)).json<{ status: string }>().status, { timeout: 90_000 })
+    .toBe('Done');
+  await expect
+    .poll(
+      async () => {
+        const r = await rest(srv, 'GET', '/api/v1/repo/Debian');
+        return r.status === 200 ? JSON.stringify(r.json<{ suites: Record<string, unknown> }>().suites[suite] ?? []) : '';
+      },
+      { timeout: 60_000 },
+    )
+    .toContain(g.name);
+  return g.name;
+}
+
 test('a package built to Done with publishing on is listed in its suite with its version', async ({ page }) => {
   const suite = unique('s');
   s = await startServer('box', ['--no-amqp', '--backend', 'dpkg', '--suite', suite, '--publish']);
-  await seedTargets(s, suite, [HOST_ARCH]);
-  const g = src!.git({ name: unique('bbpub'), version: '3.0' });
-  const [jobId] = await submit(s, { package: g.name, version: g.version, suite, arch_list: HOST_ARCH, uri: g.uri, vcs_id: g.commit });
-
-  // Built to Done, then published (asynchronously) into Debian/<suite>.
-  await expect
-    .poll(async () => (await rest(s!, 'GET', `/api/v1/jobs/${jobId}`)).json<{ status: string }>().status, { timeout: 90_000 })
-    .toBe('Done');
-  await expect
-    .poll(async () => {
-      const r = await rest(s!, 'GET', '/api/v1/repo/Debian');
-      return r.status === 200 ? JSON.stringify(r.json<{ suites: Record<string, unknown> }>().suites[suite] ?? []) : '';
-    }, { timeout: 60_000 })
-    .toContain(g.name);
+  const name = await buildAndPublish(s, suite, '3.0');
 
   await openLoggedIn(page, s, '/ui/repositories');
   const table = page.getByTestId(`apt-packages-${suite}`);
-  const binary = table.getByRole('row').filter({ hasText: g.name }).filter({ hasText: HOST_ARCH });
+  const binary = table.getByRole('row').filter({ hasText: name }).filter({ hasText: HOST_ARCH });
   await expect(binary).toContainText('3.0');
-  const deb = binary.getByRole('link', { name: `${g.name}_3.0_${HOST_ARCH}.deb` });
+  const deb = binary.getByRole('link', { name: `${name}_3.0_${HOST_ARCH}.deb` });
   await expect(deb).toBeVisible();
 
   // The sources line: unsigned, so trusted=yes, at this controller's /repo/Debian.
@@ -161,7 +169,31 @@ test('a package built to Done with publishing on is listed in its suite with its
   await filter.fill('no-such-package');
   await expect(binary).toHaveCount(0);
   await expect(page.getByText('No package matches')).toBeVisible();
-  await filter.fill(g.name.slice(0, 8));
+  await filter.fill(name.slice(0, 8));
   await expect(binary).toBeVisible();
   await page.screenshot({ path: 'test-results/repositories-apt.png', fullPage: true });
+});
+
+test('with a signing key the sources line is signed-by a keyring and names the key', async ({ page }) => {
+  const suite = unique('s');
+  const gnupgHome = mkdtempSync(join(tmpdir(), 'buildbox-e2e-gpg-'));
+  try {
+    const gpg = (...args: string[]) => execFileSync('gpg', ['--batch', ...args], { env: { ...process.env, GNUPGHOME: gnupgHome }, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    gpg('--passphrase', '', '--quick-gen-key', 'Buildbox UI Test <ui-sign@buildbox.invalid>', 'default', 'default', 'never');
+    const fpr = /^fpr:+([0-9A-F]+):/m.exec(gpg('--with-colons', '--list-secret-keys'))![1]!;
+    s = await startServer('box', ['--no-amqp', '--backend', 'dpkg', '--suite', suite, '--sign-key', fpr], { GNUPGHOME: gnupgHome });
+    const name = await buildAndPublish(s, suite, '1.2');
+
+    await openLoggedIn(page, s, '/ui/repositories');
+    await expect(page.getByTestId(`apt-packages-${suite}`)).toContainText(name);
+    await expect(page.getByTestId(`apt-line-${suite}`)).toHaveValue(`deb [signed-by=/usr/share/keyrings/buildbox-debian.gpg] ${s.url}/repo/Debian ${suite} main`);
+    // The key is named by the fingerprint read from the repository's own InRelease signature.
+    await expect(page.getByTestId(`apt-key-${suite}`)).toContainText(`Signed by key ${fpr}`);
+    await expect(page.getByTestId(`apt-key-${suite}`)).toContainText(`gpg --export ${fpr}`);
+    await page.screenshot({ path: 'test-results/repositories-apt-signed.png', fullPage: true });
+  } finally {
+    await s?.stop();
+    s = undefined;
+    rmSync(gnupgHome, { recursive: true, force: true });
+  }
 });
