@@ -1,11 +1,12 @@
 // Repositories: webhook sources (git repositories whose pushes queue builds, administrators
 // only) and what each suite's apt repository holds, with the sources.list line to use it.
-import { useMemo, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { RepositoryCreate, WEBHOOK_PROVIDERS, type RepositoryInfo, type WebhookProvider } from '@shared/hooks-api';
 import type { IndexFile, RepoEntry, RepoListing } from '@shared/repo-api';
 import { useConnection } from '../lib/context';
+import { useServerEvent } from '../lib/events';
 import { ApiError, type Http } from '../lib/http';
 import {
   aptSourcesLine,
@@ -312,14 +313,35 @@ function WebhookSources() {
 
 // ---- apt repositories -----------------------------------------------------------------------
 
+/** A Done build is published a moment after its status changes: look again after these delays. */
+const PUBLISH_SETTLE_MS = [2_000, 8_000];
+
 function AptRepositories() {
   const { api } = useConnection();
   const http = api.http;
+  const qc = useQueryClient();
   const dists = useQuery({ queryKey: ['apt-repo'], queryFn: ({ signal }) => listDistributions(http, signal) });
   const publishing = dists.data?.publishing;
+  // One pending round of refetches at a time, however many builds finish meanwhile.
+  const timers = useRef<Array<ReturnType<typeof setTimeout>>>([]);
+  useServerEvent((e) => {
+    if (!publishing || e.type !== 'job.status' || e.status !== 'Done' || timers.current.length) return;
+    timers.current = PUBLISH_SETTLE_MS.map((ms, i) =>
+      setTimeout(() => {
+        if (i === PUBLISH_SETTLE_MS.length - 1) timers.current = [];
+        void qc.invalidateQueries({ queryKey: ['apt-repo'] });
+      }, ms),
+    );
+  });
+  useEffect(() => () => timers.current.forEach(clearTimeout), []);
   return (
     <section aria-labelledby="apt-title">
-      <h2 id="apt-title">Apt repositories</h2>
+      <div className="row">
+        <h2 id="apt-title">Apt repositories</h2>
+        <button type="button" onClick={() => void qc.invalidateQueries({ queryKey: ['apt-repo'] })} disabled={dists.isFetching}>
+          Refresh
+        </button>
+      </div>
       <ErrorNote error={dists.error} />
       {dists.data && dists.data.distributions.length === 0 ? (
         publishing === false ? (

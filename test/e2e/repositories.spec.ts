@@ -145,12 +145,14 @@ async function buildAndPublish(srv: Server, suite: string, version: string): Pro
 test('a package built to Done with publishing on is listed in its suite with its version', async ({ page }) => {
   const suite = unique('s');
   s = await startServer('box', ['--no-amqp', '--backend', 'dpkg', '--suite', suite, '--publish']);
+  await openLoggedIn(page, s, '/ui/repositories');
+  await expect(page.getByTestId('publishing-empty')).toContainText('Nothing has been published yet');
   const name = await buildAndPublish(s, suite, '3.0');
 
-  await openLoggedIn(page, s, '/ui/repositories');
+  // The open page picks the new package up after the job's change to Done, without a reload.
   const table = page.getByTestId(`apt-packages-${suite}`);
   const binary = table.getByRole('row').filter({ hasText: name }).filter({ hasText: HOST_ARCH });
-  await expect(binary).toContainText('3.0');
+  await expect(binary).toContainText('3.0', { timeout: 30_000 });
   const deb = binary.getByRole('link', { name: `${name}_3.0_${HOST_ARCH}.deb` });
   await expect(deb).toBeVisible();
 
