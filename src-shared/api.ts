@@ -4,6 +4,7 @@
 // three cannot drift apart.
 import { z } from 'zod';
 import { STATUSES } from './statuses';
+import { activityRoute } from './activity-api';
 
 export const API_PREFIX = '/api/v1';
 
@@ -346,6 +347,7 @@ export const apiRoutes = {
   listJobs: { method: 'GET', path: '/api/v1/jobs', summary: 'List jobs, newest first, with filters and cursor pagination', query: JobListQuery, response: JobListResponse },
   getJob: { method: 'GET', path: '/api/v1/jobs/{id}', summary: 'A job with its status history', params: JobIdParams, response: JobDetail },
   stats: { method: 'GET', path: '/api/v1/stats', summary: 'Job counts by status, oldest Waiting job, queue depths', response: StatsResponse },
+  activity: activityRoute,
   lookups: { method: 'GET', path: '/api/v1/lookups', summary: 'Arches, suites, distributions, formats, statuses, environments and their mappings', response: LookupsResponse },
   submitJob: { method: 'POST', path: '/api/v1/jobs', summary: 'Submit a build (vcshook fields, or an existing package instance)', auth: true, body: SubmitJobRequest, response: SubmitJobResponse, status: 201 },
   cancelJob: { method: 'POST', path: '/api/v1/jobs/{id}/cancel', summary: 'Cancel an unfinished job (409 when finished)', auth: true, params: JobIdParams, response: CancelJobResponse },

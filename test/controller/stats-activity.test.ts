@@ -130,6 +130,14 @@ describe.each(DIALECTS)('GET /api/v1/stats/activity ($name)', ({ make }) => {
     expect(res.buckets).toHaveLength(12);
   });
 
+  it('is described in the OpenAPI document with its parameters', async () => {
+    const doc = (await w.t.get('/api/v1/openapi.json')).json();
+    const op = doc.paths['/api/v1/stats/activity']?.get;
+    expect(op).toBeDefined();
+    expect(op.parameters.map((p: { name: string }) => p.name)).toEqual(['hours', 'bucket']);
+    expect(op.responses['200'].content['application/json'].schema.properties.buckets).toBeDefined();
+  });
+
   it.each([
     ['?hours=0', /hours/],
     ['?hours=169', /hours.*between 1 and 168/],
