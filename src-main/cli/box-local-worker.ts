@@ -77,6 +77,8 @@ export class BoxLocalWorker {
   private runtime: LocalWorkerRuntime | null = null;
   private supervisor: Supervisor | null = null;
   private child: ChildProcess | null = null;
+  /** The last line the current worker process printed. */
+  private lastLine: string | null = null;
   private state: LocalWorkerProcessState;
   /** Set while a supervisor is being stopped on purpose: its child's exit is no crash. */
   private stopping: Supervisor | null = null;
@@ -223,18 +225,23 @@ export class BoxLocalWorker {
   private watch(sup: Supervisor, child: ChildProcess): void {
     if (this.supervisor !== sup) return;
     this.child = child;
+    this.lastLine = null;
     this.state.pid = child.pid ?? null;
     this.state.startedAt = new Date().toISOString();
     if (this.state.status !== 'starting') this.set('starting', 'restarting');
-    child.once('exit', (code, signal) => {
-      if (this.child === child) this.child = null;
+    // 'close' comes after 'exit' once its output is drained, so the last line is in.
+    child.once('close', (code, signal) => {
+      if (this.child && this.child !== child) return; // a newer process is up already
       this.state.lastExit = { code, signal, at: new Date().toISOString() };
-      if (this.supervisor !== sup) return;
+      if (this.child !== child || this.supervisor !== sup) return; // stopped on purpose
+      this.child = null;
       this.state.pid = null;
       this.state.startedAt = null;
       if (this.stopping === sup) return;
       this.state.restarts++;
-      this.set('backoff', `${signal ? `killed by ${signal}` : `exited with code ${code}`}; restarting`);
+      // The last thing it printed usually says why (a bad option, an unreachable broker).
+      const said = this.lastLine ? ` (last output: “${this.lastLine.replace(/^\[worker [^\]]*\] /, '').slice(0, 200)}”)` : '';
+      this.set('backoff', `${signal ? `killed by ${signal}` : `exited with code ${code}`}${said}; restarting`);
     });
   }
 
@@ -243,6 +250,8 @@ export class BoxLocalWorker {
     if (this.supervisor !== sup) return;
     const out = this.state.recentOutput;
     out.push(line);
+    // Supervisor's own notes about restarts are not the worker's words.
+    if (!line.startsWith('local worker ')) this.lastLine = line;
     if (out.length > OUTPUT_LINES) out.splice(0, out.length - OUTPUT_LINES);
     // The worker prints `[worker <name>] ready: …` once it consumes its queues.
     const ready = /\] ready: (.*)$/.exec(line);

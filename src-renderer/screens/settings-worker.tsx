@@ -259,6 +259,12 @@ function BoxWorkerSection() {
           prefix=""
           chrootsHint={`sbuild chroot tarballs; empty = ${info.chrootsDir}${info.chroots ? '' : ' (default)'}. Found: ${available || 'none'}`}
         />
+        {draft.backend === 'sbuild' && !info.chrootsAvailable.length && (draft.chroots.trim() || null) === info.chroots ? (
+          <p className="note" data-testid="no-chroots">
+            There is no chroot tarball in {info.chrootsDir}: sbuild has nothing to build in. Make one with <code>buildbox chroot create --suite &lt;suite&gt;</code>,
+            or choose another backend.
+          </p>
+        ) : null}
         {errors.form ? (
           <span className="error" role="alert">
             {errors.form}

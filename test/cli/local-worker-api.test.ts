@@ -170,6 +170,16 @@ describe('buildbox box: /api/v1/local-worker', () => {
     const i = await info(box.url);
     expect(i).toMatchObject({ enabled: false, backend: 'dry-run', state: { status: 'disabled', pid: null } });
     expect(processesMatching(`--client-id ${id}`)).toEqual([]);
+
+    // Another chroot directory: the tarballs in it are listed (changes while off start nothing).
+    const chroots = dirs.make('bb-lw-chroots-');
+    writeFileSync(join(chroots, 'bookworm-arm64.tar.zst'), '');
+    writeFileSync(join(chroots, 'notes.txt'), '');
+    const moved = await call(box.url, 'PUT', { chroots, backend: 'sbuild' });
+    expect(moved.status).toBe(200);
+    expect(moved.json).toMatchObject({ chroots, chrootsDir: chroots, backend: 'sbuild', chrootsAvailable: [{ name: 'bookworm', arch: 'arm64', file: 'bookworm-arm64.tar.zst' }] });
+    expect(moved.json.state.status).toBe('disabled');
+    expect(processesMatching(`--client-id ${id}`)).toEqual([]);
     await box.proc.stop('SIGTERM');
 
     writeFileSync(join(dataDir, 'local-worker.json'), '{"slots": "many"');
