@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { ensureElectronSqlite } from './electron-native.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -37,10 +38,18 @@ if (!electron) {
   tryDownloadElectron();
   electron = electronBinary();
 }
-if (electron && existsSync(`${root}out/main/index.js`)) {
+let why = null;
+if (!electron) why = 'the Electron runtime is not installed';
+else if (!existsSync(`${root}out/main/index.js`)) why = 'the desktop app is not built (run `npx electron-vite build`)';
+else {
+  // The embedded controller's SQLite addon must match Electron's ABI, not Node's.
+  const sqlite = ensureElectronSqlite(root, electron, (line) => process.stdout.write(`buildbox: ${line}\n`));
+  if (sqlite.path) process.env.BUILDBOX_SQLITE_BINDING = sqlite.path;
+  else why = `better-sqlite3 could not be built for Electron (${sqlite.error})`;
+}
+if (!why) {
   run(electron, [root, ...process.argv.slice(2)]);
 } else {
-  const why = electron ? 'the desktop app is not built (run `npx electron-vite build`)' : 'the Electron runtime is not installed';
   process.stdout.write(`buildbox: ${why}; running \`buildbox box\` instead (open the URL below in a browser)\n`);
   run(process.execPath, [`${root}dist/cli.js`, 'box', ...process.argv.slice(2)]);
 }

@@ -1,6 +1,7 @@
 // The desktop app's main process: one instance, the embedded (or remote) controller and the
 // local worker through AppCore, the window, the tray, the menu and notifications.
 import { app, BrowserWindow, dialog, ipcMain, Menu, shell } from 'electron';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppCore } from './app-core';
@@ -17,6 +18,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 const devUrl = process.env.ELECTRON_RENDERER_URL || undefined;
 const resources = join(here, '..', '..', 'resources', 'icons');
 const icons = { app: join(resources, 'icon.png'), tray: join(resources, 'tray.png') };
+
+// The embedded controller's SQLite addon built for this Electron (scripts/electron-native.mjs);
+// `npm start` names it, and a launch by other means finds it where that script puts it.
+if (!process.env.BUILDBOX_SQLITE_BINDING) {
+  const built = join(here, '..', '..', 'node_modules', '.buildbox-electron', `better_sqlite3-electron-${process.versions.electron}-${process.arch}.node`);
+  if (existsSync(built)) process.env.BUILDBOX_SQLITE_BINDING = built;
+}
 
 function log(line: string): void {
   process.stdout.write(`[buildbox] ${line}\n`);

@@ -4,7 +4,7 @@
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database } from './schema';
 import { migrate, type Dialect } from './migrations';
@@ -20,6 +20,17 @@ export interface Db {
 
 export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//.test(url);
+}
+
+/**
+ * better-sqlite3's addon, when not the one npm built for Node: the desktop app names its Electron
+ * build (scripts/electron-native.mjs) in BUILDBOX_SQLITE_BINDING.
+ */
+export function sqliteOptions(): SQLite.Options {
+  const nativeBinding = process.env.BUILDBOX_SQLITE_BINDING;
+  if (!nativeBinding) return {};
+  if (!existsSync(nativeBinding)) throw new Error(`BUILDBOX_SQLITE_BINDING names ${nativeBinding}, which does not exist`);
+  return { nativeBinding };
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -65,7 +76,7 @@ export async function openDatabase(url: string, opts: { migrate?: boolean } = {}
   } else {
     const file = url.replace(/^sqlite:(\/\/)?/, '');
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    const sqlite = new SQLite(file);
+    const sqlite = new SQLite(file, sqliteOptions());
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
