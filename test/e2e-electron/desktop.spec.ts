@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const shots = join(root, 'test-results', 'e2e-electron');
@@ -35,9 +35,17 @@ test.describe('desktop app', () => {
   let dataDir = '';
   let app: ElectronApplication | null = null;
 
-  test.beforeAll(() => {
+  let sqliteBinding = '';
+  test.beforeAll(async () => {
     execFileSync('npx', ['electron-vite', 'build'], { cwd: root, stdio: 'inherit' });
     mkdirSync(shots, { recursive: true });
+    // The embedded controller needs better-sqlite3 built for Electron, as `npm start` makes it.
+    const { ensureElectronSqlite } = (await import(pathToFileURL(join(root, 'scripts', 'electron-native.mjs')).href)) as {
+      ensureElectronSqlite(root: string, electron: string): { path?: string; error?: string };
+    };
+    const made = ensureElectronSqlite(root, (runtime as { path: string }).path);
+    if (!made.path) throw new Error(`better-sqlite3 for Electron: ${made.error}`);
+    sqliteBinding = made.path;
   });
   test.beforeEach(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'buildbox-electron-'));
@@ -52,7 +60,7 @@ test.describe('desktop app', () => {
     electron.launch({
       executablePath: (runtime as { path: string }).path,
       args: [root, '--no-sandbox'],
-      env: { ...process.env, BUILDBOX_USER_DATA_DIR: dataDir, ELECTRON_RENDERER_URL: '' } as Record<string, string>,
+      env: { ...process.env, BUILDBOX_USER_DATA_DIR: dataDir, ELECTRON_RENDERER_URL: '', BUILDBOX_SQLITE_BINDING: sqliteBinding } as Record<string, string>,
     });
 
   test('embedded controller through the bridge, locked-down window, UI from app://', async () => {
