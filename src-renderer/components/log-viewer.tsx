@@ -86,15 +86,27 @@ export function LogViewer({ jobId, live }: { jobId: number; live: boolean }) {
     [api, jobId],
   );
 
+  const fetchTail = useCallback(async () => {
+    try {
+      const r = await api.logTail(jobId, LOG_RANGE_BYTES);
+      setMissing(false);
+      return r;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) {
+        setMissing(true);
+        return null;
+      }
+      throw e;
+    }
+  }, [api, jobId]);
+
   /** Loads a fresh window: the tail (or the head when `atTop`). */
   const loadFresh = useCallback(
     async (atTop: boolean) => {
       setError(null);
       try {
-        let r = await fetchRange(0, atTop ? LOG_RANGE_BYTES : 1);
+        const r = atTop ? await fetchRange(0) : await fetchTail();
         if (!r) return;
-        if (!atTop && r.total > LOG_RANGE_BYTES) r = (await fetchRange(r.total - LOG_RANGE_BYTES)) ?? r;
-        else if (!atTop) r = (await fetchRange(0)) ?? r;
         let bytes = r.bytes;
         let start = r.offset;
         const skip = start > 0 ? skipContinuation(bytes) : 0;
@@ -108,7 +120,7 @@ export function LogViewer({ jobId, live }: { jobId: number; live: boolean }) {
         setError(e);
       }
     },
-    [decoder, fetchRange, setWin],
+    [decoder, fetchRange, fetchTail, setWin],
   );
 
   // A layout effect: the first range request leaves before the first paint, not after it.

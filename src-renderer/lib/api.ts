@@ -179,6 +179,15 @@ export class Api {
     if (!Number.isFinite(total)) total = start + bytes.length;
     return { bytes, offset: start, total };
   }
+  /** The last `length` bytes of the log, with its size, in one request (`?tail=`). */
+  async logTail(jobId: number, length = LOG_RANGE_BYTES, signal?: AbortSignal): Promise<LogRange> {
+    const res = await this.http.raw('GET', `${API_PREFIX}/jobs/${jobId}/log`, { query: { tail: length }, signal });
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const total = Number(res.headers.get('x-log-size') ?? NaN);
+    const start = Number(res.headers.get('x-log-offset') ?? NaN);
+    if (!Number.isFinite(total) || !Number.isFinite(start)) throw new ApiError(res.status, 'the controller did not say where this part of the log lies (X-Log-Offset/X-Log-Size)');
+    return { bytes, offset: start, total };
+  }
   logStreamUrl(jobId: number, offset: number): string {
     return this.http.url(`${API_PREFIX}/jobs/${jobId}/log/stream`, { offset });
   }

@@ -132,6 +132,26 @@ describe.each(DIALECTS)('worker logs and artifacts ($name)', ({ make }) => {
     const empty = await w.t.get(workerPaths.log(other));
     expect(empty.status).toBe(200);
     expect(empty.headers.get('x-log-length')).toBe('0');
+    const emptyTail = await w.t.get(`${workerPaths.log(other)}?tail=100`);
+    expect([emptyTail.status, emptyTail.text, emptyTail.headers.get('x-log-offset')]).toEqual([200, '', '0']);
+  });
+
+  it('serves the last N bytes with where they start (?tail=)', async () => {
+    const id = await building();
+    const data = randomBytes(5000).toString('hex');
+    await w.putLog(id, 'build_client_a', 0, data);
+    const r = await w.t.get(`${workerPaths.log(id)}?tail=300`);
+    expect(r.status).toBe(200);
+    expect(r.text).toBe(data.slice(9700));
+    expect(r.headers.get('x-log-offset')).toBe('9700');
+    expect(r.headers.get('x-log-size')).toBe('10000');
+    // More than there is: all of it, from 0.
+    const all = await w.t.get(`${workerPaths.log(id)}?tail=1000000`);
+    expect([all.text.length, all.headers.get('x-log-offset')]).toEqual([10000, '0']);
+    const both = await w.t.get(`${workerPaths.log(id)}?tail=10&offset=5`);
+    expect(both.status).toBe(400);
+    expect(both.text).toContain("either 'tail' or 'offset'/'length'");
+    expect((await w.t.get(`${workerPaths.log(id)}?tail=-5`)).status).toBe(400);
   });
 
   it('lets only the lease owner write, and needs the worker name and offset', async () => {

@@ -55,6 +55,15 @@ const workerOps: Op[] = [
   { method: 'POST', path: '/api/v1/jobs/{id}/heartbeat', summary: "Worker: renew a claimed job's lease; says whether to stop", tag: 'workers', auth: true, params: jobIdPath, body: W.HeartbeatRequest, response: W.HeartbeatResponse },
   { method: 'POST', path: '/api/v1/jobs/{id}/finish', summary: 'Worker: report the final status and result category', tag: 'workers', auth: true, params: jobIdPath, body: W.FinishRequest },
   { method: 'POST', path: '/api/v1/jobs/{id}/log', summary: 'Worker: append a chunk of the build log at an offset', tag: 'workers', auth: true, params: jobIdPath, bodyType: 'application/octet-stream' },
+  {
+    method: 'GET',
+    path: '/api/v1/jobs/{id}/log',
+    summary: "A byte range of a job's build log (offset + length, or the last `tail` bytes); X-Log-Offset and X-Log-Size say where it lies",
+    tag: 'workers',
+    params: jobIdPath,
+    query: z.strictObject({ offset: z.string().regex(/^\d+$/).optional(), length: z.string().regex(/^\d+$/).optional(), tail: z.string().regex(/^\d+$/).optional() }),
+    produces: 'text/plain',
+  },
   { method: 'POST', path: '/api/v1/jobs/{id}/artifacts', summary: 'Worker: upload a build artifact to the librarian', tag: 'workers', auth: true, params: jobIdPath, bodyType: 'multipart/form-data', response: W.ArtifactInfo },
   { method: 'POST', path: '/api/v1/workers/hello', summary: 'Worker: announce itself (name, arch, suites, state)', tag: 'workers', auth: true, body: W.WorkerHello },
 ];

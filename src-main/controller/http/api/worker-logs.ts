@@ -63,8 +63,14 @@ export function registerWorkerLogRoutes(app: FastifyInstance, deps: AuthDeps, st
       await jobStatus(id);
       const q = query(req);
       const total = await stores.logs.length(id);
-      const offset = Math.min(intQuery(q, 'offset', 0)!, total);
-      const want = intQuery(q, 'length', undefined);
+      // `tail=N`: the last N bytes, found in the same request that learns the size (a viewer
+      // opening a huge log at its end needs one round trip, not two).
+      const tail = intQuery(q, 'tail', undefined);
+      if (tail !== undefined && (q.offset !== undefined || q.length !== undefined)) {
+        throw new HttpError(400, "give either 'tail' or 'offset'/'length', not both");
+      }
+      const offset = tail !== undefined ? Math.max(0, total - tail) : Math.min(intQuery(q, 'offset', 0)!, total);
+      const want = tail !== undefined ? tail : intQuery(q, 'length', undefined);
       const end = want === undefined ? total : Math.min(total, offset + want);
       reply
         .header('content-type', 'text/plain; charset=utf-8')
