@@ -172,7 +172,8 @@ export async function readPushedPackages(uri: string, before: string | null, aft
       }
       if (!dirs.length) throw new GitReadError(`${split.repository} at ${rev.commit.slice(0, 12)}: no debian/changelog, in the root or in any subdirectory`);
     }
-    const changed = before && before !== rev.commit ? await rev.changedSince(before) : null;
+    // The root package is taken on every push: only packages in subdirectories need the diff.
+    const changed = before && before !== rev.commit && dirs.some((d) => d !== '') ? await rev.changedSince(before) : null;
     if (changed) dirs = dirs.filter((d) => d === '' || changed.some((p) => p.startsWith(`${d}/`)));
     dirs.sort();
     const out: PushedPackage[] = [];
