@@ -6,7 +6,7 @@
 import type { Ctx } from './context';
 import type { OutboxPublisher } from './dispatch/outbox-publisher';
 import type { AmqpLink } from './dispatch/amqp-link';
-import { DEFAULT_LOST_REQUEST_CHECK_MS, republishLostRequests } from './dispatch/lost-request-sweeper';
+import { DEFAULT_LOST_REQUEST_CHECK_MS, republishLostRequests, type RepublishMemory } from './dispatch/lost-request-sweeper';
 import { sweepExpiredLeases } from './domain/lease-sweeper';
 import { retryDueJobs } from './domain/retry-scheduler';
 import { BuilddManager } from './lp/scanner';
@@ -66,8 +66,14 @@ export function startServices(deps: ServiceDeps): Services {
   const parts = [periodic(ctx, 'lease sweeper', () => sweepExpiredLeases(ctx)), periodic(ctx, 'retry scheduler', () => retryDueJobs(ctx))];
   const link = deps.link;
   if (link && ctx.config.lostRequestCheckMs !== 0) {
+    const memory: RepublishMemory = new Map();
     parts.push(
-      periodic(ctx, 'lost request check', () => republishLostRequests(ctx, link, ctx.config.lostRequestGraceMs), () => ctx.config.lostRequestCheckMs ?? DEFAULT_LOST_REQUEST_CHECK_MS),
+      periodic(
+        ctx,
+        'lost request check',
+        () => republishLostRequests(ctx, link, ctx.config.lostRequestGraceMs, memory),
+        () => ctx.config.lostRequestCheckMs ?? DEFAULT_LOST_REQUEST_CHECK_MS,
+      ),
     );
   }
   // The buildd-manager for launchpad-buildd style builders (a scan interval of 0 turns it off).

@@ -17,6 +17,7 @@ import type { AmqpLink } from './amqp-link';
 
 export const DEFAULT_LOST_REQUEST_CHECK_MS = 30_000;
 export const DEFAULT_LOST_REQUEST_GRACE_MS = 60_000;
+const MEMORY_GRACES = 5;
 /** Jobs looked at per pass: bounds the cost on a farm with a huge backlog. */
 const MAX_CANDIDATES = 5000;
 
@@ -48,7 +49,19 @@ async function readyMessages(link: AmqpLink, queue: string): Promise<number | nu
   }
 }
 
-export async function republishLostRequests(ctx: Ctx, link: AmqpLink, graceMs = DEFAULT_LOST_REQUEST_GRACE_MS): Promise<LostRequestSweep> {
+/**
+ * Jobs published again by an earlier pass, with when: their new message may still be in the
+ * queue, so for a while each is counted as one message there rather than as a job needing one
+ * (jobs turning stale a few passes apart must not get a second copy each).
+ */
+export type RepublishMemory = Map<number, number>;
+
+export async function republishLostRequests(
+  ctx: Ctx,
+  link: AmqpLink,
+  graceMs = DEFAULT_LOST_REQUEST_GRACE_MS,
+  memory: RepublishMemory = new Map(),
+): Promise<LostRequestSweep> {
   const out: LostRequestSweep = { queues: [], republished: [] };
   if (!link.isConnected()) return out;
   const db = ctx.db.kysely;
@@ -70,9 +83,16 @@ export async function republishLostRequests(ctx: Ctx, link: AmqpLink, graceMs = 
     if (!ids) byQueue.set(q, (ids = []));
     ids.push(r.j_id);
   }
-  for (const [queue, ids] of byQueue) {
+  const now = Date.now();
+  // Remembered for a few grace periods: long enough for jobs that turn stale a while apart,
+  // short enough that a message lost a second time is published again before long.
+  for (const [id, at] of memory) if (now - at > MEMORY_GRACES * graceMs) memory.delete(id);
+  for (const [queue, all] of byQueue) {
+    const recent = all.filter((id) => memory.has(id));
+    const ids = all.filter((id) => !memory.has(id));
+    if (ids.length === 0) continue;
     const ready = await readyMessages(link, queue);
-    if (ready === null || ready >= ids.length) continue;
+    if (ready === null || ready - recent.length >= ids.length) continue;
     const items = [];
     for (const id of ids) {
       const msg = await buildRequestForJob(db, id, ctx.config.webHost);
@@ -85,10 +105,11 @@ export async function republishLostRequests(ctx: Ctx, link: AmqpLink, graceMs = 
     const again = items.filter((i) => still.has(i.jobId));
     if (again.length === 0) continue;
     await enqueueBuildRequests(db, again);
+    for (const i of again) memory.set(i.jobId, now);
     out.queues.push(queue);
     out.republished.push(...again.map((i) => i.jobId));
     ctx.log.warn(
-      `queue ${queue} holds ${ready} message(s) for ${ids.length} job(s) Waiting over ${Math.round(graceMs / 1000)} s: the broker lost some; ` +
+      `queue ${queue} holds ${ready} message(s) for ${all.length} job(s) Waiting over ${Math.round(graceMs / 1000)} s: the broker lost some; ` +
         `published the BuildRequests of ${again.length} job(s) again`,
     );
   }
