@@ -4,20 +4,17 @@
 // Done, then mmdebstrap makes a fresh Debian chroot (from the Debian mirror) whose own apt,
 // trusting only that key, updates from /repo/ and installs the package. The chroot is written
 // as a tarball in the test's temp dir (no root-owned tree left behind) and read from there.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startController, type Controller } from '../../src-main/controller/controller';
-import { hashToken, newToken } from '../../src-main/controller/auth/passwords';
-import { nowText } from '../../src-main/controller/db/time';
-import { buildQueueName } from '../../src-shared/pybit-models';
-import { AMQP_TEST_URL, uniqueName } from '../helpers/db';
+import type { Controller } from '../../src-main/controller/controller';
 import { hasCommand } from '../hooks/helpers';
 import { HOST_ARCH, tempDirs } from '../worker/helpers';
-import { Broker, startWorker, stopAll, until, type Proc } from '../worker-e2e/harness';
-import { SourceServer } from '../worker-e2e/sources';
+import { until } from '../worker-e2e/harness';
+import type { SourceServer } from '../worker-e2e/sources';
+import { startPublishFarm, type PublishFarm } from './publish-farm';
 
 // The controller runs in this process: commands that talk to it must not block the event loop.
 const run = promisify(execFile);
@@ -26,81 +23,30 @@ if (!HAVE_MMDEBSTRAP) console.warn('skipping apt-get install from a fresh chroot
 const MIRROR = process.env.BUILDBOX_TEST_MIRROR || 'http://deb.debian.org/debian';
 const CHROOT_SUITE = process.env.BUILDBOX_TEST_SUITE ?? 'bookworm';
 
-const ADMIN_PASSWORD = 'apt-chroot-admin';
-const basic = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`;
 const dirs = tempDirs();
-const suite = uniqueName('bbaptc');
 const pkgName = `bbaptc-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+let farm: PublishFarm;
 let ctl: Controller;
 let sources: SourceServer;
-let worker: Proc;
-let broker: Broker;
-let gnupgHome: string;
 let keyId: string;
 let root: string;
-
-async function ok(method: string, path: string, form?: Record<string, string>): Promise<string> {
-  const r = await fetch(ctl.url + path, {
-    method,
-    headers: { authorization: basic, ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
-    body: form ? new URLSearchParams(form).toString() : undefined,
-  });
-  const text = await r.text();
-  if (r.status >= 300) throw new Error(`${method} ${path}: HTTP ${r.status}: ${text}`);
-  return text;
-}
+let suite: string;
+const ok = (method: string, path: string, form?: Record<string, string>) => farm.ok(method, path, form);
+const gpg = (args: string[]) => farm.gpg(args);
 
 /** Progress on stderr with BUILDBOX_TEST_VERBOSE set: the steps here take tens of seconds. */
 function note(what: string): void {
   if (process.env.BUILDBOX_TEST_VERBOSE) process.stderr.write(`${new Date().toISOString().slice(11, 23)} apt-install-chroot: ${what}\n`);
 }
 
-function gpg(args: string[]): Buffer {
-  return execFileSync('gpg', ['--batch', ...args], { env: { ...process.env, GNUPGHOME: gnupgHome }, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
 describe.skipIf(!HAVE_MMDEBSTRAP)('apt-get install from a fresh chroot', () => {
   beforeAll(async () => {
-    root = dirs.make('bb-aptchroot-');
-    gnupgHome = join(root, 'gnupg');
-    mkdirSync(gnupgHome, { mode: 0o700 });
-    gpg(['--passphrase', '', '--quick-gen-key', 'Buildbox Chroot Test <chroot@buildbox.invalid>', 'default', 'default', 'never']);
-    keyId = /^fpr:+([0-9A-F]+):/m.exec(gpg(['--with-colons', '--list-secret-keys']).toString())![1]!;
-
-    ctl = await startController({
-      dataDir: join(root, 'data'),
-      amqp: AMQP_TEST_URL,
-      port: 0,
-      adminPassword: ADMIN_PASSWORD,
-      sweepIntervalMs: 250,
-      logLevel: 'silent',
-      publisher: { pollMs: 200, retryBaseMs: 200 },
-      publish: true,
-      signKey: keyId,
-      gnupgHome,
-      publishRetryBaseMs: 300,
-    });
-    const token = newToken();
-    await ctl.ctx.db.kysely.insertInto('tokens').values({ user_id: null, name: 'chroot e2e worker', kind: 'worker', token_hash: hashToken(token), created_at: nowText(), revoked_at: null }).execute();
-    await ok('POST', '/suite', { name: suite });
-    const db = ctl.ctx.db.kysely;
-    if (!(await db.selectFrom('arch').select('id').where('name', '=', HOST_ARCH).executeTakeFirst())) await ok('POST', '/arch', { name: HOST_ARCH });
-    const s = await db.selectFrom('suite').select('id').where('name', '=', suite).executeTakeFirstOrThrow();
-    const a = await db.selectFrom('arch').select('id').where('name', '=', HOST_ARCH).executeTakeFirstOrThrow();
-    await ok('POST', '/suitearch', { suite_id: String(s.id), arch_id: String(a.id), master_weight: '1' });
-
-    broker = await Broker.connect();
-    sources = await SourceServer.start(dirs.make('bb-aptchroot-src-'));
-    worker = startWorker({ clientId: uniqueName('aptw'), suite, arch: HOST_ARCH, buildroot: dirs.make('bb-aptchroot-root-'), controller: ctl.url, token });
-    await worker.waitFor(/ready:/);
+    farm = await startPublishFarm({ dirs, label: 'aptchroot' });
+    ({ ctl, sources, keyId, root, suite } = farm);
   }, 120_000);
 
   afterAll(async () => {
-    await stopAll();
-    await ctl?.close();
-    await broker?.deleteQueue(buildQueueName('Debian', HOST_ARCH, suite, 'deb'));
-    await broker?.close();
-    await sources?.close();
+    await farm?.close();
     dirs.cleanup();
   });
 

@@ -7,90 +7,33 @@ import { promisify } from 'node:util';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startController, type Controller } from '../../src-main/controller/controller';
-import { hashToken, newToken } from '../../src-main/controller/auth/passwords';
-import { nowText } from '../../src-main/controller/db/time';
-import { buildQueueName } from '../../src-shared/pybit-models';
-import { AMQP_TEST_URL, uniqueName } from '../helpers/db';
+import type { Controller } from '../../src-main/controller/controller';
 import { HOST_ARCH, tempDirs } from '../worker/helpers';
-import { Broker, startWorker, stopAll, until, type Proc } from '../worker-e2e/harness';
-import { SourceServer } from '../worker-e2e/sources';
+import { until } from '../worker-e2e/harness';
+import type { SourceServer } from '../worker-e2e/sources';
+import { startPublishFarm, type PublishFarm } from './publish-farm';
 
 // The controller runs in this process: commands that talk to it must not block the event loop.
 const run = promisify(execFile);
-const ADMIN_PASSWORD = 'publish-e2e-admin';
-const basic = `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')}`;
 const dirs = tempDirs();
-const suite = uniqueName('bbpub');
 const pkgName = `bbpub-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+let farm: PublishFarm;
 let ctl: Controller;
 let sources: SourceServer;
-let worker: Proc;
-let broker: Broker;
 let gnupgHome: string;
 let keyId: string;
 let root: string;
-
-async function call(method: string, path: string, form?: Record<string, string>): Promise<Response> {
-  return fetch(ctl.url + path, {
-    method,
-    headers: { authorization: basic, ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
-    body: form ? new URLSearchParams(form).toString() : undefined,
-  });
-}
-
-async function ok(method: string, path: string, form?: Record<string, string>): Promise<string> {
-  const r = await call(method, path, form);
-  const text = await r.text();
-  if (r.status >= 300) throw new Error(`${method} ${path}: HTTP ${r.status}: ${text}`);
-  return text;
-}
-
-function gpg(args: string[], input?: string): string {
-  return execFileSync('gpg', ['--batch', ...args], { env: { ...process.env, GNUPGHOME: gnupgHome }, input, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
-}
+let suite: string;
+const call = (method: string, path: string, form?: Record<string, string>) => farm.call(method, path, form);
+const ok = (method: string, path: string, form?: Record<string, string>) => farm.ok(method, path, form);
 
 beforeAll(async () => {
-  root = dirs.make('bb-publish-');
-  gnupgHome = join(root, 'gnupg');
-  mkdirSync(gnupgHome, { mode: 0o700 });
-  gpg(['--passphrase', '', '--quick-gen-key', 'Buildbox Publish Test <publish@buildbox.invalid>', 'default', 'default', 'never']);
-  keyId = /^fpr:+([0-9A-F]+):/m.exec(gpg(['--with-colons', '--list-secret-keys']))![1]!;
-
-  ctl = await startController({
-    dataDir: join(root, 'data'),
-    amqp: AMQP_TEST_URL,
-    port: 0,
-    adminPassword: ADMIN_PASSWORD,
-    sweepIntervalMs: 250,
-    logLevel: 'silent',
-    publisher: { pollMs: 200, retryBaseMs: 200 },
-    publish: true,
-    signKey: keyId,
-    gnupgHome,
-    publishRetryBaseMs: 300,
-  });
-  const token = newToken();
-  await ctl.ctx.db.kysely.insertInto('tokens').values({ user_id: null, name: 'publish e2e worker', kind: 'worker', token_hash: hashToken(token), created_at: nowText(), revoked_at: null }).execute();
-  await ok('POST', '/suite', { name: suite });
-  const db = ctl.ctx.db.kysely;
-  if (!(await db.selectFrom('arch').select('id').where('name', '=', HOST_ARCH).executeTakeFirst())) await ok('POST', '/arch', { name: HOST_ARCH });
-  const s = await db.selectFrom('suite').select('id').where('name', '=', suite).executeTakeFirstOrThrow();
-  const a = await db.selectFrom('arch').select('id').where('name', '=', HOST_ARCH).executeTakeFirstOrThrow();
-  await ok('POST', '/suitearch', { suite_id: String(s.id), arch_id: String(a.id), master_weight: '1' });
-
-  broker = await Broker.connect();
-  sources = await SourceServer.start(dirs.make('bb-publish-src-'));
-  worker = startWorker({ clientId: uniqueName('pubw'), suite, arch: HOST_ARCH, buildroot: dirs.make('bb-publish-root-'), controller: ctl.url, token });
-  await worker.waitFor(/ready:/);
+  farm = await startPublishFarm({ dirs, label: 'publish' });
+  ({ ctl, sources, gnupgHome, keyId, root, suite } = farm);
 }, 120_000);
 
 afterAll(async () => {
-  await stopAll();
-  await ctl?.close();
-  await broker?.deleteQueue(buildQueueName('Debian', HOST_ARCH, suite, 'deb'));
-  await broker?.close();
-  await sources?.close();
+  await farm?.close();
   dirs.cleanup();
 });
 
