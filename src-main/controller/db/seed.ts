@@ -26,16 +26,19 @@ export async function seed(db: Db, opts: { adminPassword?: string; sampleData?: 
     await ensureNames(db, 'format', ['deb']);
     await db.kysely.insertInto('meta').values({ key: 'seeded', value: nowText() }).execute();
   }
-  const admin = await db.kysely.selectFrom('users').select('id').where('name', '=', 'admin').executeTakeFirst();
-  if (!admin) {
+  // 'admin' is made when no administrator exists (a new database, or every one removed), not
+  // whenever a user of that name is missing: an administrator who deleted 'admin' in favour of
+  // named accounts must not find it back, with a new password, after a restart.
+  const anyAdmin = await db.kysely.selectFrom('users').select('id').where('is_admin', '=', 1).executeTakeFirst();
+  if (!anyAdmin) {
     const password = opts.adminPassword || generatePassword();
-    await db.kysely
+    const r = await db.kysely
       .insertInto('users')
       .values({ name: 'admin', password_hash: await hashPassword(password), is_admin: 1, created_at: nowText() })
-      .onConflict((oc) => oc.column('name').doNothing())
-      .execute();
-    result.createdAdmin = true;
-    if (!opts.adminPassword) result.generatedAdminPassword = password;
+      .onConflict((oc) => oc.column('name').doUpdateSet({ password_hash: (eb) => eb.ref('excluded.password_hash'), is_admin: 1 }))
+      .executeTakeFirst();
+    result.createdAdmin = Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+    if (result.createdAdmin && !opts.adminPassword) result.generatedAdminPassword = password;
   }
   if (opts.sampleData) await sampleData(db);
   return result;
