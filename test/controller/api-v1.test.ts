@@ -505,6 +505,18 @@ describe.each(DIALECTS)('/api/v1 ($name)', ({ make }) => {
     for (const p of ['/api/v1/jobs/{id}/claim', '/api/v1/jobs/{id}/heartbeat', '/api/v1/jobs/{id}/finish', '/api/v1/jobs/{id}/log', '/api/v1/jobs/{id}/artifacts', '/api/v1/workers/hello']) {
       expect(doc.paths[p]?.post, p).toBeDefined();
     }
+    const more: Array<[string, string]> = [
+      ['get', '/api/v1/me'], ['get', '/api/v1/users'], ['post', '/api/v1/users'], ['patch', '/api/v1/users/{name}'], ['delete', '/api/v1/users/{name}'],
+      ['get', '/api/v1/tokens'], ['post', '/api/v1/tokens'], ['delete', '/api/v1/tokens/{id}'],
+      ['get', '/api/v1/repositories'], ['post', '/api/v1/repositories'], ['post', '/api/v1/repositories/{name}/secret'], ['post', '/api/v1/hooks/github'],
+      ['get', '/api/v1/builders'], ['patch', '/api/v1/builders/{name}'], ['get', '/api/v1/local-worker'], ['put', '/api/v1/local-worker'], ['get', '/api/v1/jobs/{id}/log'],
+    ];
+    for (const [method, path] of more) {
+      expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
+      // Documented routes exist (box adds the local worker's; a plain controller has none).
+      if (!path.includes('local-worker')) expect(t.c.app.hasRoute({ method: method.toUpperCase() as 'GET', url: path.replace(/\{(\w+)\}/g, ':$1') }), `${method} ${path} served`).toBe(true);
+    }
+    expect(doc.paths['/api/v1/jobs/{id}/log'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['offset', 'length', 'tail']));
     const listParams = doc.paths['/api/v1/jobs'].get.parameters.map((p: { name: string }) => p.name);
     expect(listParams).toEqual(expect.arrayContaining(['status', 'package', 'version', 'arch', 'suite', 'dist', 'environment', 'client', 'q', 'limit', 'cursor', 'counts']));
     expect(doc.paths['/api/v1/jobs'].post.security).toBeDefined();

@@ -4,6 +4,10 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { apiRoutes, ErrorResponse, routerPath, type ApiRoute } from '@shared/api';
 import * as W from '@shared/worker-api';
+import * as U from '@shared/users-api';
+import * as H from '@shared/hooks-api';
+import * as B from '@shared/builders-api';
+import * as L from '@shared/local-worker-api';
 
 type Json = Record<string, unknown>;
 
@@ -100,6 +104,34 @@ function operation(op: Op): Json {
   return out;
 }
 
+/** Accounts, webhook sources, Launchpad-style builders and box's local worker, from their shared schemas. */
+const oapi = (path: string) => path.replace(/:([a-z]+)/g, '{$1}');
+const namePath = z.strictObject({ name: z.string() });
+const idPath = z.strictObject({ id: z.string().regex(/^\d+$/) });
+const adminOps: Op[] = [
+  { method: 'GET', path: U.usersRoutes.me, summary: 'Who the credential belongs to (anonymous without one)', tag: 'accounts', response: U.Me },
+  { method: 'GET', path: U.usersRoutes.users, summary: 'Users (admin)', tag: 'accounts', auth: true, response: U.UserList },
+  { method: 'POST', path: U.usersRoutes.users, summary: 'Create a user (admin); a generated password is returned once', tag: 'accounts', auth: true, body: U.UserCreate, response: U.UserCreated, status: 201 },
+  { method: 'PATCH', path: oapi(U.usersRoutes.user), summary: "Change a user's password (admin, or the user) or admin flag (admin)", tag: 'accounts', auth: true, params: namePath, body: U.UserPatch, response: U.UserInfo },
+  { method: 'DELETE', path: oapi(U.usersRoutes.user), summary: 'Delete a user and its tokens (admin; never the last administrator)', tag: 'accounts', auth: true, params: namePath },
+  { method: 'GET', path: U.usersRoutes.tokens, summary: 'API tokens: your own, or all for an admin (never the secret)', tag: 'accounts', auth: true, response: U.TokenList },
+  { method: 'POST', path: U.usersRoutes.tokens, summary: 'Create an API token; the token is returned once', tag: 'accounts', auth: true, body: U.TokenCreate, response: U.TokenCreated, status: 201 },
+  { method: 'DELETE', path: oapi(U.usersRoutes.token), summary: 'Revoke a token (yours, or any as admin); effective at once', tag: 'accounts', auth: true, params: idPath },
+  { method: 'GET', path: H.hooksRoutes.repositories, summary: 'Webhook source repositories (admin)', tag: 'sources', auth: true, response: H.RepositoryList },
+  { method: 'POST', path: H.hooksRoutes.repositories, summary: 'Register a repository whose pushes queue builds; the webhook secret is returned once', tag: 'sources', auth: true, body: H.RepositoryCreate, response: H.RepositoryCreated, status: 201 },
+  { method: 'GET', path: oapi(H.hooksRoutes.repository), summary: 'One webhook source repository (admin)', tag: 'sources', auth: true, params: namePath, response: H.RepositoryInfo },
+  { method: 'DELETE', path: oapi(H.hooksRoutes.repository), summary: 'Delete a webhook source repository (admin)', tag: 'sources', auth: true, params: namePath },
+  { method: 'POST', path: oapi(H.hooksRoutes.repositorySecret), summary: 'Replace the webhook secret (admin); the new one is returned once', tag: 'sources', auth: true, params: namePath, response: H.RepositorySecret },
+  { method: 'POST', path: H.hooksRoutes.github, summary: "GitHub push webhook (X-Hub-Signature-256 with the repository's secret)", tag: 'sources', bodyType: 'application/json' },
+  { method: 'POST', path: H.hooksRoutes.gitlab, summary: "GitLab push webhook (X-Gitlab-Token with the repository's secret)", tag: 'sources', bodyType: 'application/json' },
+  { method: 'GET', path: B.builderRoutes.list, summary: 'Launchpad-style builders with their state', tag: 'builders', response: z.array(B.BuilderInfo) },
+  { method: 'POST', path: B.builderRoutes.list, summary: 'Register a builder (admin)', tag: 'builders', auth: true, body: B.BuilderCreate, response: B.BuilderInfo, status: 201 },
+  { method: 'PATCH', path: oapi(B.builderRoutes.one), summary: 'Change a builder (manual, enabled, URL, failure notes)', tag: 'builders', auth: true, params: namePath, body: B.BuilderPatch, response: B.BuilderInfo },
+  { method: 'DELETE', path: oapi(B.builderRoutes.one), summary: 'Delete a builder (admin)', tag: 'builders', auth: true, params: namePath },
+  { method: 'GET', path: L.LOCAL_WORKER_PATH, summary: "buildbox box only: the local worker's settings and process state", tag: 'box', response: L.LocalWorkerInfo },
+  { method: 'PUT', path: L.LOCAL_WORKER_PATH, summary: 'buildbox box only: change the local worker (admin); it restarts with the new settings', tag: 'box', auth: true, body: L.LocalWorkerPatch, response: L.LocalWorkerInfo },
+];
+
 export function buildOpenApi(): Json {
   const ops: Op[] = [
     ...Object.values(apiRoutes as Record<string, ApiRoute>).map((r) => ({
@@ -107,6 +139,7 @@ export function buildOpenApi(): Json {
       tag: r.path.startsWith('/api/v1/jobs') ? 'jobs' : r.path === '/metrics' ? 'metrics' : 'controller',
     })),
     ...workerOps,
+    ...adminOps,
   ];
   const paths: Record<string, Json> = {};
   for (const op of ops) {
