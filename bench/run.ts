@@ -77,7 +77,7 @@ const SECTIONS: Section[] = [
     run: (scope) =>
       workersSection(scope, {
         jobs: envNumber('BENCH_WORKER_JOBS', 200),
-        buildRuns: envNumber('BENCH_BUILD_RUNS', 5),
+        buildRuns: envNumber('BENCH_BUILD_RUNS', 9),
         cancels: envNumber('BENCH_CANCELS', 10),
       }),
   },

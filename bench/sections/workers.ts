@@ -9,7 +9,7 @@
 //  (c) cancel latency: POST /api/v1/jobs/:id/cancel → Cancelled for running builds whose build
 //      step ignores SIGINT and SIGTERM, beside the worker's heartbeat period (the only path a
 //      cancel would have without the CancelRequest on the worker's command queue).
-// Tuning: BENCH_WORKER_JOBS (no-op builds per run, default 200), BENCH_BUILD_RUNS (5),
+// Tuning: BENCH_WORKER_JOBS (no-op builds per run, default 200), BENCH_BUILD_RUNS (9: single runs of a one-second build vary by ±10%),
 // BENCH_CANCELS (10), BENCH_SBUILD_RUNS (hello builds on each side, default 1; 0 skips them),
 // BENCH_SBUILD_CHROOTS (directory with bookworm-<arch>.tar.zst, default /var/cache/buildbox-chroots).
 import amqp from 'amqplib';
