@@ -33,6 +33,11 @@ export async function loadConnection(): Promise<Connection> {
     const c = await b.getConnection();
     return { baseUrl: c.baseUrl.replace(/\/+$/, ''), token: c.token ?? '', source: 'bridge' };
   }
+  return browserConnection();
+}
+
+/** In a browser the connection is known at once (no bridge to ask), so the first render can use it. */
+export function browserConnection(): Connection {
   let token = '';
   try {
     token = window.localStorage.getItem(TOKEN_KEY) ?? '';

@@ -1,7 +1,7 @@
 // The connection (base URL + credential) and the Api built on it, shared by every screen.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
-import { loadConnection, saveBrowserCredential, subscribeConnection, type Connection } from './connection';
+import { bridge, browserConnection, loadConnection, saveBrowserCredential, subscribeConnection, type Connection } from './connection';
 import { Http } from './http';
 import { Api } from './api';
 
@@ -15,13 +15,15 @@ interface ConnectionState {
 const Ctx = createContext<ConnectionState | null>(null);
 
 export function ConnectionProvider({ children }: { children: ReactNode }) {
-  const [conn, setConn] = useState<Connection | null>(null);
+  // A browser page starts with its connection (the first screen's requests leave with the first
+  // render); only the desktop bridge has to be asked, asynchronously.
+  const [conn, setConn] = useState<Connection | null>(() => (bridge() ? null : browserConnection()));
   const [error, setError] = useState<string | null>(null);
   const qc = useQueryClient();
 
   useEffect(() => {
     let live = true;
-    loadConnection().then(
+    if (bridge()) loadConnection().then(
       (c) => live && setConn(c),
       (e: Error) => live && setError(e.message),
     );
