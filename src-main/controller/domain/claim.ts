@@ -27,8 +27,13 @@ export class WorkerConflictError extends HttpError {
 const CLAIMABLE = ['Waiting', 'Blocked'];
 
 async function clientId(tx: Transaction<Database>, name: string, now: string): Promise<number> {
-  await tx.insertInto('buildclients').values({ name, last_seen: now }).onConflict((oc) => oc.column('name').doUpdateSet({ last_seen: now })).execute();
-  return (await tx.selectFrom('buildclients').select('id').where('name', '=', name).executeTakeFirstOrThrow()).id;
+  const row = await tx
+    .insertInto('buildclients')
+    .values({ name, last_seen: now })
+    .onConflict((oc) => oc.column('name').doUpdateSet({ last_seen: now }))
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
 }
 
 export interface Claim {
@@ -69,21 +74,25 @@ export async function claimJob(ctx: Ctx, jobId: number, worker: string, afterCom
       }))
       .where('id', '=', jobId)
       .where('status', 'in', CLAIMABLE)
+      .returning('attempts')
       .executeTakeFirst();
-    if (Number(r.numUpdatedRows) !== 1) {
+    if (!r) {
       const now2 = await tx.selectFrom('job').select(['status', 'lease_owner']).where('id', '=', jobId).executeTakeFirst();
       throw new WorkerConflictError(claimRefusal(jobId, now2?.status ?? 'unknown', now2?.lease_owner ?? null, worker), {
         status: now2?.status,
         leaseOwner: now2?.lease_owner ?? null,
       });
     }
-    // The history row (Building keeps the lease that the UPDATE set).
-    const change = await appendStatus(ctx, tx, jobId, 'Building', { clientId: cid, clientName: worker, time });
-    change.previous = before.status;
+    // The history row. The UPDATE above already set the job's status, client and time (what
+    // appendStatus would do again), so only the row is written: the claim is the hot path of
+    // dispatch, and every statement here is latency a worker waits for.
+    const statusId = await ctx.statuses.id('Building');
+    if (statusId === undefined) throw new HttpError(500, "the status table has no 'Building'");
+    await tx.insertInto('jobstatus').values({ job_id: jobId, status_id: statusId, time }).execute();
+    const change: StatusChange = { jobId, status: 'Building', previous: before.status, client: worker };
     const request = await buildRequestForJob(tx, jobId, ctx.config.webHost);
     if (!request) throw new HttpError(404, `no job ${jobId}`);
-    const attempt = (await tx.selectFrom('job').select('attempts').where('id', '=', jobId).executeTakeFirstOrThrow()).attempts;
-    return { change, claim: { jobId, request, leaseSeconds, leaseExpiresAt: expires, attempt } };
+    return { change, claim: { jobId, request, leaseSeconds, leaseExpiresAt: expires, attempt: r.attempts } };
   });
   if (afterCommit) await afterCommit().catch((e) => ctx.log.error(`job ${jobId}: after the claim: ${(e as Error).message}`));
   emitStatusChanges(ctx, [result.change]);
