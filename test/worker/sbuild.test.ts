@@ -101,12 +101,14 @@ describe.runIf(SBUILD_TESTS)('sbuild backend (real builds, opt-in)', () => {
 
   it('aborts a build, leaving no process behind', async () => {
     const ac = new AbortController();
-    const { src, run } = build({ variant: 'sleep' }, { signal: ac.signal });
+    const { src, s, run } = build({ variant: 'sleep' }, { signal: ac.signal });
     const running = run();
     await until(() => processesMatching(`sleep ${src.marker}`).length > 0);
     ac.abort();
     const out = await running;
     expect(out.category).toBe('ABORTED');
-    expect(processesMatching(src.marker)).toEqual([]);
+    // On failure, say what the escalation did (signals sent, survivors reported).
+    const steps = s.log.text.split('\n').filter((l) => /Sent SIG|Aborting|WARNING|Nothing left|killed by|exited/.test(l));
+    expect(processesMatching(src.marker), steps.join('\n')).toEqual([]);
   }, 600_000);
 });
