@@ -5,7 +5,7 @@
 import axios, { type AxiosResponse } from 'axios';
 import type { Db } from '../controller/db/connect';
 import { startController, type Controller, type ControllerOptions } from '../controller/controller';
-import { hashToken, newToken } from '../controller/auth/passwords';
+import { issueToken } from '../controller/auth/tokens';
 import { nowText } from '../controller/db/time';
 import { brokerReachable, drainOutboxInto } from '../cli/box';
 import { EmbeddedQueue } from '../../src-worker/embedded-queue';
@@ -19,16 +19,6 @@ export interface LaunchTokens {
   user: { token: string; id: number };
   /** May only claim jobs and report builds: what the local worker uses. */
   worker: { token: string; id: number };
-}
-
-async function insertToken(db: Db, kind: 'user' | 'worker', userId: number | null, name: string): Promise<{ token: string; id: number }> {
-  const token = newToken();
-  const row = await db.kysely
-    .insertInto('tokens')
-    .values({ user_id: userId, name, kind, token_hash: hashToken(token), created_at: nowText(), revoked_at: null })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return { token, id: row.id };
 }
 
 /** Revokes earlier launches' tokens, then makes this launch's user and worker tokens. */
@@ -45,8 +35,8 @@ export async function createLaunchTokens(db: Db): Promise<LaunchTokens> {
   if (!admin) throw new Error('the embedded controller has no administrator account to act for');
   const stamp = new Date().toISOString();
   return {
-    user: await insertToken(db, 'user', admin.id, `${LAUNCH_TOKEN_PREFIX} ${stamp}`),
-    worker: await insertToken(db, 'worker', null, `${LAUNCH_TOKEN_PREFIX}-worker ${stamp}`),
+    user: await issueToken(db.kysely, { kind: 'user', userId: admin.id, name: `${LAUNCH_TOKEN_PREFIX} ${stamp}` }),
+    worker: await issueToken(db.kysely, { kind: 'worker', userId: null, name: `${LAUNCH_TOKEN_PREFIX}-worker ${stamp}` }),
   };
 }
 

@@ -18,6 +18,29 @@ export function localClientId(host = hostname()): string {
   return `desktop-${host.split('.')[0].replace(/[^A-Za-z0-9._-]/g, '-')}`;
 }
 
+/** `buildbox worker` flags for a local worker from its settings: the desktop app's and `box`'s. */
+export function localWorkerArgs(o: {
+  controllerUrl: string;
+  /** An AMQP URL, or `ipc:` for the embedded queue. */
+  amqp: string;
+  clientId: string;
+  worker: Pick<DesktopSettings['worker'], 'backend' | 'slots' | 'suites'>;
+  chroots: string | null;
+  /** Flags the settings do not cover (--buildroot, --arch). */
+  extra: string[];
+}): string[] {
+  return [
+    '--controller', o.controllerUrl,
+    '--amqp', o.amqp,
+    '--client-id', o.clientId,
+    '--backend', o.worker.backend,
+    '--slots', String(o.worker.slots),
+    ...o.extra,
+    ...(o.chroots ? ['--chroots', o.chroots] : []),
+    ...o.worker.suites.flatMap((s) => ['--suite', s]),
+  ];
+}
+
 export function localWorkerSpec(input: {
   settings: DesktopSettings;
   controllerUrl: string;
@@ -28,16 +51,14 @@ export function localWorkerSpec(input: {
   clientId?: string;
 }): LocalWorkerSpec {
   const w = input.settings.worker;
-  const args = [
-    '--controller', input.controllerUrl,
-    '--amqp', input.amqp ?? 'ipc:',
-    '--client-id', input.clientId ?? localClientId(),
-    '--backend', w.backend,
-    '--slots', String(w.slots),
-    '--buildroot', join(input.dataDir, 'worker'),
-    ...(w.chroots ? ['--chroots', w.chroots] : []),
-    ...w.suites.flatMap((s) => ['--suite', s]),
-  ];
+  const args = localWorkerArgs({
+    controllerUrl: input.controllerUrl,
+    amqp: input.amqp ?? 'ipc:',
+    clientId: input.clientId ?? localClientId(),
+    worker: w,
+    chroots: w.chroots,
+    extra: ['--buildroot', join(input.dataDir, 'worker')],
+  });
   // The token goes through the environment, not argv, so it does not show in process lists.
   const env = { BUILDBOX_WORKER_TOKEN: input.workerToken };
   return { args, env, ipcQueue: input.amqp === null, key: JSON.stringify([args, input.workerToken]) };

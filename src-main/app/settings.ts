@@ -2,8 +2,9 @@
 // read, is not JSON or fails validation never stops the app: the defaults apply and the reason
 // is reported (log + Settings screen); the broken file is kept beside as settings.json.bad so
 // that saving the defaults does not destroy what the user had.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../atomic-write';
 import { defaultDesktopSettings, describeIssues, DesktopSettingsSchema, type DesktopSettings, type LoadedSettings } from '@shared/desktop-bridge';
 
 export const SETTINGS_FILE = 'settings.json';
@@ -43,10 +44,7 @@ export class SettingsStore {
   /** Validates and writes atomically (temp file + rename), so a crash never leaves half a file. */
   save(input: unknown): DesktopSettings {
     const settings = validateSettings(input);
-    mkdirSync(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
-    renameSync(tmp, this.path);
+    writeFileAtomic(this.path, `${JSON.stringify(settings, null, 2)}\n`, 0o600);
     this.current = { settings, error: null, path: this.path };
     return settings;
   }

@@ -3,8 +3,9 @@
 // A change stops the running worker (it hands its builds back) and starts one with the new
 // options; the state it reports is what the Settings screen shows.
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { writeFileAtomic } from '../atomic-write';
 import { describeIssues } from '@shared/desktop-bridge';
 import {
   LOCAL_WORKER_FIELDS,
@@ -18,6 +19,7 @@ import type { EmbeddedQueue } from '../../src-worker/embedded-queue';
 import { Supervisor } from '../../src-worker/supervisor';
 import { listChroots } from '../../src-worker/chroots';
 import { HttpError } from '../controller/http/errors';
+import { localWorkerArgs } from '../app/local-worker';
 
 export const LOCAL_WORKER_FILE = 'local-worker.json';
 
@@ -174,24 +176,13 @@ export class BoxLocalWorker {
   }
 
   private save(c: LocalWorkerConfig): void {
-    mkdirSync(dirname(this.settingsPath), { recursive: true });
-    const tmp = `${this.settingsPath}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(c, null, 2)}\n`);
-    renameSync(tmp, this.settingsPath);
+    writeFileAtomic(this.settingsPath, `${JSON.stringify(c, null, 2)}\n`);
   }
 
   private args(rt: LocalWorkerRuntime): string[] {
-    const c = this.config;
     return [
       'worker',
-      '--controller', rt.controllerUrl,
-      '--amqp', rt.amqp,
-      '--client-id', this.o.clientId,
-      '--backend', c.backend,
-      '--slots', String(c.slots),
-      '--chroots', this.chrootsDir(),
-      ...this.o.extraArgs,
-      ...c.suites.flatMap((s) => ['--suite', s]),
+      ...localWorkerArgs({ controllerUrl: rt.controllerUrl, amqp: rt.amqp, clientId: this.o.clientId, worker: this.config, chroots: this.chrootsDir(), extra: this.o.extraArgs }),
     ];
   }
 

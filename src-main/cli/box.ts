@@ -14,7 +14,7 @@ import { onSignals, startFromFlags } from './serve';
 import { defaultChrootsDir } from './chroot';
 import type { Controller } from '../controller/controller';
 import type { Db } from '../controller/db/connect';
-import { hashToken, newToken } from '../controller/auth/passwords';
+import { issueToken } from '../controller/auth/tokens';
 import { nowText } from '../controller/db/time';
 import { EmbeddedQueue } from '../../src-worker/embedded-queue';
 import { BoxLocalWorker, LOCAL_WORKER_FILE, settingsFromFlags } from './box-local-worker';
@@ -47,11 +47,8 @@ export async function brokerReachable(url: string): Promise<boolean> {
 
 /** A fresh worker token for the local worker, revoking the ones earlier runs of the box made. */
 async function localWorkerToken(db: Db, name: string): Promise<string> {
-  const token = newToken();
-  const now = nowText();
-  await db.kysely.updateTable('tokens').set({ revoked_at: now }).where('kind', '=', 'worker').where('name', '=', name).where('revoked_at', 'is', null).execute();
-  await db.kysely.insertInto('tokens').values({ user_id: null, name, kind: 'worker', token_hash: hashToken(token), created_at: now, revoked_at: null }).execute();
-  return token;
+  await db.kysely.updateTable('tokens').set({ revoked_at: nowText() }).where('kind', '=', 'worker').where('name', '=', name).where('revoked_at', 'is', null).execute();
+  return (await issueToken(db.kysely, { kind: 'worker', userId: null, name })).token;
 }
 
 /**

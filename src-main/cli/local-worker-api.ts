@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { LOCAL_WORKER_PATH, LocalWorkerPatch, type LocalWorkerInfo } from '@shared/local-worker-api';
 import type { AuthDeps } from '../controller/http/pybit/common';
 import { HttpError } from '../controller/http/errors';
-import { parseBody, requireApiUser } from '../controller/http/api/read-common';
+import { parseBody, requireAdmin } from '../controller/http/api/read-common';
 
 /** What the routes need of the local worker (BoxLocalWorker in `box`). */
 export interface LocalWorkerControl {
@@ -18,9 +18,8 @@ export function registerLocalWorkerApi(app: FastifyInstance, deps: AuthDeps, wor
   app.get(LOCAL_WORKER_PATH, async () => worker.info());
 
   app.put(LOCAL_WORKER_PATH, async (req, reply) => {
-    const who = await requireApiUser(deps, req, reply);
     // It runs processes on the controller's host with a chosen backend and directory.
-    if (!who.isAdmin) throw new HttpError(403, `only an administrator may change the local worker (${who.name} is not one)`);
+    await requireAdmin(deps, req, reply, 'change the local worker');
     const body = req.body;
     if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new HttpError(400, 'send a JSON object with any of: enabled, backend, suites, chroots, slots');

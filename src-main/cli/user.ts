@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { openDatabase } from '../controller/db/connect';
 import { defaultDataDir } from './options';
 import { join } from 'node:path';
-import { generatePassword, hashPassword, hashToken, newToken } from '../controller/auth/passwords';
+import { generatePassword, hashPassword } from '../controller/auth/passwords';
+import { issueToken } from '../controller/auth/tokens';
 import { nowText } from '../controller/db/time';
 import { seed } from '../controller/db/seed';
 
@@ -61,17 +62,13 @@ export function registerUser(program: Command): void {
       .option('--label <label>', 'a name for the token'),
   ).action(async (name: string, o: DbFlags & { worker?: boolean; label?: string }) => {
     await withDb(o, async (db) => {
-      const token = newToken();
       let userId: number | null = null;
       if (!o.worker) {
         const u = await db.kysely.selectFrom('users').select('id').where('name', '=', name).executeTakeFirst();
         if (!u) throw new Error(`no user '${name}'`);
         userId = u.id;
       }
-      await db.kysely
-        .insertInto('tokens')
-        .values({ user_id: userId, name: o.label ?? name, kind: o.worker ? 'worker' : 'user', token_hash: hashToken(token), created_at: nowText(), revoked_at: null })
-        .execute();
+      const { token } = await issueToken(db.kysely, { kind: o.worker ? 'worker' : 'user', userId, name: o.label ?? name });
       process.stdout.write(`${token}\n`);
     });
   });

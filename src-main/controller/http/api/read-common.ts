@@ -59,6 +59,13 @@ export async function requireApiUser(deps: AuthDeps, req: FastifyRequest, reply:
   return p;
 }
 
+/** A user credential of an administrator; `what` finishes the refusal "only administrators …". */
+export async function requireAdmin(deps: AuthDeps, req: FastifyRequest, reply: FastifyReply, what: string): Promise<Principal> {
+  const p = await requireApiUser(deps, req, reply);
+  if (!p.isAdmin) throw new HttpError(403, `only administrators ${what}`);
+  return p;
+}
+
 /** Database time text → ISO 8601. */
 export function iso(dbTime: string): string;
 export function iso(dbTime: string | null): string | null;

@@ -1,7 +1,7 @@
 // /api/v1/repositories: git repositories whose pushes queue builds. Creating one answers with
 // its webhook URL and a generated secret, shown only then (the UI offers both for copy-paste).
 // Administrators only: a secret lets anyone holding it queue builds.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { RepositoryCreate, hooksRoutes, repositoryName, webhookUrl, type RepositoryCreated, type RepositoryInfo, type RepositorySecret, type WebhookProvider } from '@shared/hooks-api';
 import type { Selectable } from 'kysely';
@@ -9,12 +9,7 @@ import type { AuthDeps } from '../pybit/common';
 import type { RepositoryTable } from '../../db/schema';
 import { fromDbTime, nowText } from '../../db/time';
 import { HttpError } from '../errors';
-import { parseBody, requireApiUser } from './read-common';
-
-export async function requireAdmin(deps: AuthDeps, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const p = await requireApiUser(deps, req, reply);
-  if (!p.isAdmin) throw new HttpError(403, 'only administrators manage repositories');
-}
+import { parseBody, requireAdmin } from './read-common';
 
 /** The base URL callers reached this controller at (what a provider must call back). */
 export function requestBaseUrl(req: FastifyRequest): string {
@@ -47,13 +42,13 @@ export function registerRepositoriesApi(app: FastifyInstance, deps: AuthDeps): v
   const db = deps.ctx.db.kysely;
 
   app.get(hooksRoutes.repositories, async (req, reply) => {
-    await requireAdmin(deps, req, reply);
+    await requireAdmin(deps, req, reply, 'manage repositories');
     const rows = await db.selectFrom('repositories').selectAll().orderBy('name').execute();
     return { items: rows.map((r) => repositoryInfo(r, requestBaseUrl(req))) };
   });
 
   app.get(hooksRoutes.repository, async (req, reply) => {
-    await requireAdmin(deps, req, reply);
+    await requireAdmin(deps, req, reply, 'manage repositories');
     const name = nameParam(req.params);
     const row = await db.selectFrom('repositories').selectAll().where('name', '=', name).executeTakeFirst();
     if (!row) throw new HttpError(404, `no repository named '${name}'`);
@@ -61,7 +56,7 @@ export function registerRepositoriesApi(app: FastifyInstance, deps: AuthDeps): v
   });
 
   app.post(hooksRoutes.repositories, async (req, reply) => {
-    await requireAdmin(deps, req, reply);
+    await requireAdmin(deps, req, reply, 'manage repositories');
     const body = parseBody(RepositoryCreate, req.body ?? {});
     if (await db.selectFrom('repositories').select('id').where('name', '=', body.name).executeTakeFirst()) {
       throw new HttpError(409, `name: a repository named '${body.name}' already exists`);
@@ -89,7 +84,7 @@ export function registerRepositoriesApi(app: FastifyInstance, deps: AuthDeps): v
 
   // The secret is never shown again after a create; an administrator who lost it gets a new one.
   app.post(hooksRoutes.repositorySecret, async (req, reply) => {
-    await requireAdmin(deps, req, reply);
+    await requireAdmin(deps, req, reply, 'manage repositories');
     const name = nameParam(req.params);
     const secret = randomBytes(24).toString('hex');
     const row = await db.updateTable('repositories').set({ secret }).where('name', '=', name).returningAll().executeTakeFirst();
@@ -99,7 +94,7 @@ export function registerRepositoriesApi(app: FastifyInstance, deps: AuthDeps): v
   });
 
   app.delete(hooksRoutes.repository, async (req, reply) => {
-    await requireAdmin(deps, req, reply);
+    await requireAdmin(deps, req, reply, 'manage repositories');
     const name = nameParam(req.params);
     const gone = await db.transaction().execute(async (tx) => {
       const row = await tx.selectFrom('repositories').select('id').where('name', '=', name).executeTakeFirst();

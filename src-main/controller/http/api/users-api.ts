@@ -2,25 +2,20 @@
 // HTTP for the Settings screen. Administrators manage accounts and every token; a user changes
 // its own password and makes and revokes its own tokens. Every change that can alter what a
 // credential may do clears the Authenticator's cache, so it takes effect on the next request.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely, Transaction } from 'kysely';
 import { TokenCreate, UserCreate, UserPatch, usersRoutes, type Me, type TokenCreated, type TokenInfo, type TokenKind, type UserCreated, type UserInfo } from '@shared/users-api';
 import type { Principal } from '../../auth/auth';
-import { generatePassword, hashPassword, hashToken, newToken } from '../../auth/passwords';
+import { generatePassword, hashPassword } from '../../auth/passwords';
+import { issueToken } from '../../auth/tokens';
 import type { Database } from '../../db/schema';
 import { isUniqueViolation } from '../../db/errors';
 import { nowText } from '../../db/time';
 import { HttpError } from '../errors';
 import { idParam, type AuthDeps } from '../pybit/common';
-import { iso, parseBody, requireApiUser } from './read-common';
+import { iso, parseBody, requireAdmin, requireApiUser } from './read-common';
 
 type Q = Kysely<Database> | Transaction<Database>;
-
-async function requireUsersAdmin(deps: AuthDeps, req: FastifyRequest, reply: FastifyReply): Promise<Principal> {
-  const p = await requireApiUser(deps, req, reply);
-  if (!p.isAdmin) throw new HttpError(403, 'only administrators manage users');
-  return p;
-}
 
 /**
  * A user name from the path. Looser than the create rule, so that accounts made earlier with
@@ -106,12 +101,12 @@ export function registerUsersApi(app: FastifyInstance, deps: AuthDeps): void {
   });
 
   app.get(usersRoutes.users, async (req, reply) => {
-    await requireUsersAdmin(deps, req, reply);
+    await requireAdmin(deps, req, reply, 'manage users');
     return { items: await listUsers(db) };
   });
 
   app.post(usersRoutes.users, async (req, reply) => {
-    await requireUsersAdmin(deps, req, reply);
+    await requireAdmin(deps, req, reply, 'manage users');
     const body = parseBody(UserCreate, req.body);
     const taken = () => new HttpError(409, `name: a user named '${body.name}' already exists`);
     if (await db.selectFrom('users').select('id').where('name', '=', body.name).executeTakeFirst()) throw taken();
@@ -154,7 +149,7 @@ export function registerUsersApi(app: FastifyInstance, deps: AuthDeps): void {
   });
 
   app.delete(usersRoutes.user, async (req, reply) => {
-    const who = await requireUsersAdmin(deps, req, reply);
+    const who = await requireAdmin(deps, req, reply, 'manage users');
     const name = nameParam(req);
     if (name === who.name) throw new HttpError(409, `you cannot delete your own account ('${name}'); another administrator can`);
     await db.transaction().execute(async (tx) => {
@@ -189,8 +184,7 @@ export function registerUsersApi(app: FastifyInstance, deps: AuthDeps): void {
     if (kind === 'worker' && body.user !== undefined) throw new HttpError(400, "field 'user': worker tokens belong to no user");
     const owner = body.user ?? who.name;
     if (kind === 'user' && owner !== who.name && !who.isAdmin) throw new HttpError(403, 'user: only administrators make tokens for other users');
-    const token = newToken();
-    const id = await db.transaction().execute(async (tx) => {
+    const { id, token } = await db.transaction().execute(async (tx) => {
       let userId: number | null = null;
       if (kind === 'user') {
         const u = await tx.selectFrom('users').select('id').where('name', '=', owner).executeTakeFirst();
@@ -202,12 +196,7 @@ export function registerUsersApi(app: FastifyInstance, deps: AuthDeps): void {
       if (await dup.executeTakeFirst()) {
         throw new HttpError(409, `name: ${kind === 'worker' ? 'a worker token' : `a token of '${owner}'`} named '${body.name}' is already active; revoke it first or pick another name`);
       }
-      const row = await tx
-        .insertInto('tokens')
-        .values({ user_id: userId, name: body.name, kind, token_hash: hashToken(token), created_at: nowText(), revoked_at: null })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      return row.id;
+      return issueToken(tx, { kind, userId, name: body.name });
     });
     const row = await tokenSelect(db).where('t.id', '=', id).executeTakeFirstOrThrow();
     const res: TokenCreated = { ...tokenInfo(row, who), token };
