@@ -14,7 +14,7 @@ import { offerOutboxRows, type PendingOutboxRow } from './outbox';
 import { insertRows } from '../db/insert-rows';
 import { appendStatus, emitStatusChanges } from './job-status';
 import { jobModel, type JobRowFull } from './models';
-import { submissionLookups, type SubmissionLookups } from './submission-lookups';
+import { submissionLookups, type NamedRow, type SubmissionLookups } from './submission-lookups';
 import { noEffects, supersede } from './cancel';
 
 export interface JobSubmission {
@@ -66,7 +66,7 @@ export function checkSourceUri(method: string, uri: string, field = 'uri'): void
   }
 }
 
-export function checkBlacklist(rules: SubmissionLookups['blacklist'], name: string, uri: string | null): void {
+function checkBlacklist(rules: SubmissionLookups['blacklist'], name: string, uri: string | null): void {
   for (const r of rules) {
     const subject = r.field === 'name' ? name : r.field === 'vcs_uri' ? uri : null;
     if (subject == null || subject === '') continue;
@@ -82,10 +82,24 @@ export function checkBlacklist(rules: SubmissionLookups['blacklist'], name: stri
   }
 }
 
-export async function processJob(ctx: Ctx, sub: JobSubmission): Promise<SubmissionResult> {
+/** What a submission is refused for by its own fields, before anything is read. */
+export function checkSubmissionFields(sub: JobSubmission): void {
   checkPackageName(sub.name);
   checkVersion(sub.version);
   checkSourceUri(sub.transport.method, sub.transport.uri);
+}
+
+/** What a submission is refused for by the database's lookups: the blacklist, unknown names. */
+export function checkLookups(sub: JobSubmission, lk: SubmissionLookups): { suite: NamedRow; dist: NamedRow; format: NamedRow } {
+  checkBlacklist(lk.blacklist, sub.name, sub.transport.uri);
+  if (!lk.suite) throw new HttpError(400, `unknown suite '${sub.suite}'`);
+  if (!lk.dist) throw new HttpError(400, `unknown distribution '${sub.dist}'`);
+  if (!lk.format) throw new HttpError(400, `unknown format '${sub.format}'`);
+  return { suite: lk.suite, dist: lk.dist, format: lk.format };
+}
+
+export async function processJob(ctx: Ctx, sub: JobSubmission): Promise<SubmissionResult> {
+  checkSubmissionFields(sub);
   const fx = noEffects();
   const created: number[] = [];
   let outboxRows: PendingOutboxRow[] = [];
@@ -98,13 +112,7 @@ export async function processJob(ctx: Ctx, sub: JobSubmission): Promise<Submissi
       await sql`select pg_advisory_xact_lock(hashtext(${`buildbox.submit:${sub.name}`}))`.execute(tx);
     }
     const lk = await submissionLookups(tx, sub);
-    checkBlacklist(lk.blacklist, sub.name, sub.transport.uri);
-    const suite = lk.suite;
-    if (!suite) throw new HttpError(400, `unknown suite '${sub.suite}'`);
-    const dist = lk.dist;
-    if (!dist) throw new HttpError(400, `unknown distribution '${sub.dist}'`);
-    const format = lk.format;
-    if (!format) throw new HttpError(400, `unknown format '${sub.format}'`);
+    const { suite, dist, format } = checkLookups(sub, lk);
 
     type Target = { arch_id: number; env_id: number | null; env: string | null; instance?: { id: number; master: number } };
     let chosen: Target[];

@@ -15,7 +15,8 @@ import type { AuthDeps } from '../pybit/common';
 import type { RepositoryTable } from '../../db/schema';
 import { nowText } from '../../db/time';
 import { isUniqueViolation } from '../../db/errors';
-import { checkBlacklist, checkPackageName, checkSourceUri, checkVersion, processJob, type JobSubmission } from '../../domain/process-job';
+import { checkLookups, checkSubmissionFields, processJob, type JobSubmission } from '../../domain/process-job';
+import { submissionLookups } from '../../domain/submission-lookups';
 import { HttpError } from '../errors';
 import { GitReadError, readPushedPackages, type PushedPackage } from '../../vcs/git-read';
 import { splitSourceUri, withSubdir } from '@shared/source-subdir';
@@ -239,20 +240,14 @@ export function registerHooksApi(app: FastifyInstance, deps: AuthDeps): void {
    * touching several packages queues all of them or none.
    */
   async function precheck(subs: JobSubmission[]): Promise<void> {
-    const rules = await db.selectFrom('blacklist').select(['id', 'field', 'regex']).orderBy('id').execute();
-    const known = async (table: 'suite' | 'distribution' | 'format', names: string[]) =>
-      new Set((await db.selectFrom(table).select('name').where('name', 'in', [...new Set(names)]).execute()).map((r) => r.name));
-    const suites = await known('suite', subs.map((s) => s.suite));
-    const dists = await known('distribution', subs.map((s) => s.dist));
-    const formats = await known('format', subs.map((s) => s.format));
     for (const s of subs) {
-      checkPackageName(s.name);
-      checkVersion(s.version);
-      checkSourceUri(s.transport.method, s.transport.uri);
-      checkBlacklist(rules, s.name, s.transport.uri);
-      if (!suites.has(s.suite)) throw new HttpError(400, `unknown suite '${s.suite}' (package ${s.name})`);
-      if (!dists.has(s.dist)) throw new HttpError(400, `unknown distribution '${s.dist}'`);
-      if (!formats.has(s.format)) throw new HttpError(400, `unknown format '${s.format}'`);
+      checkSubmissionFields(s);
+      try {
+        checkLookups(s, await submissionLookups(db, s));
+      } catch (e) {
+        if (e instanceof HttpError) throw new HttpError(e.statusCode, `${e.message} (package ${s.name})`);
+        throw e;
+      }
     }
   }
 
