@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { indexFiles, releaseIndices, signatureIssuer } from './repo-api';
+import { indexFiles, signatureIssuer } from './repo-api';
 
 const home = mkdtempSync(join(tmpdir(), 'bb-repo-api-gpg-'));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -24,20 +24,6 @@ describe('signatureIssuer', () => {
 });
 
 describe('apt indices', () => {
-  it('lists the uncompressed indices of a Release file', () => {
-    const release = [
-      'Codename: x',
-      'SHA256:',
-      ' ' + 'a'.repeat(64) + ' 120 main/binary-amd64/Packages',
-      ' ' + 'b'.repeat(64) + ' 90 main/binary-amd64/Packages.gz',
-      ' ' + 'c'.repeat(64) + ' 80 main/binary-amd64/Release',
-      ' ' + 'd'.repeat(64) + ' 70 main/source/Sources',
-      'MD5Sum:',
-      ' ' + 'e'.repeat(32) + ' 120 main/binary-amd64/Packages',
-    ].join('\n');
-    expect(releaseIndices(release)).toEqual(['main/binary-amd64/Packages', 'main/source/Sources']);
-  });
-
   it('reads .deb paths from Packages and the .dsc from Sources', () => {
     const packages = 'Package: hello\nVersion: 1.0-1\nArchitecture: amd64\nFilename: pool/main/h/hello/hello_1.0-1_amd64.deb\nSize: 10\n\nPackage: hello-doc\nVersion: 1.0-1\nArchitecture: all\nFilename: pool/main/h/hello/hello-doc_1.0-1_all.deb\n';
     expect(indexFiles(packages, 'Packages')).toEqual([

@@ -1,5 +1,6 @@
 // The JSON shapes of the apt repository listing (GET /api/v1/repo and /api/v1/repo/:dist) and
-// the parsing of what apt itself reads from /repo/<dist>/: Release, Packages and Sources indices.
+// the parsing of what apt itself reads (Packages and Sources indices, InRelease's signature),
+// which the controller's listing is made from.
 import { z } from 'zod';
 import { parseDeb822 } from './deb822';
 
@@ -10,7 +11,14 @@ export const RepoDistributions = z.object({
 });
 export type RepoDistributions = z.infer<typeof RepoDistributions>;
 
-export const RepoEntry = z.object({ component: z.string(), package: z.string(), version: z.string(), arch: z.string() });
+export const RepoEntry = z.object({
+  component: z.string(),
+  package: z.string(),
+  version: z.string(),
+  arch: z.string(),
+  /** The .deb (or, for a source, the .dsc) relative to the repository's root: `/repo/<dist>/<path>`. */
+  path: z.string(),
+});
 export type RepoEntry = z.infer<typeof RepoEntry>;
 
 export const PublishFailure = z.object({ job: z.number().int(), attempts: z.number().int(), error: z.string(), nextAt: z.number() });
@@ -21,6 +29,8 @@ export const RepoListing = z.object({
   /** The repository's URL as the controller names itself: what goes into a sources.list line. */
   url: z.string(),
   suites: z.record(z.string(), z.array(RepoEntry)),
+  /** Per suite: whether its index is signed (InRelease) and the signing key's fingerprint. */
+  signing: z.record(z.string(), z.object({ signed: z.boolean(), signer: z.string().nullable() })),
   publishFailures: z.array(PublishFailure),
 });
 export type RepoListing = z.infer<typeof RepoListing>;
@@ -31,13 +41,6 @@ export const repoRoutes = {
   /** A path under the published tree of a distribution (what apt fetches). */
   file: (dist: string, path: string) => `/repo/${encodeURIComponent(dist)}/${path.split('/').map(encodeURIComponent).join('/')}`,
 } as const;
-
-/** The uncompressed Packages and Sources indices a Release file lists, relative to dists/<suite>/. */
-export function releaseIndices(release: string): string[] {
-  const out = new Set<string>();
-  for (const m of release.matchAll(/^\s+[0-9a-f]{32,}\s+\d+\s+(\S+\/(?:Packages|Sources))$/gm)) out.add(m[1]!);
-  return [...out].sort();
-}
 
 /** One published file of a package, relative to the repository's root. */
 export interface IndexFile {

@@ -1,5 +1,5 @@
 // Calls for the Repositories screen: webhook sources (/api/v1/repositories, administrators) and
-// the apt repositories the controller publishes (/api/v1/repo and apt's own files under /repo/).
+// the apt repositories the controller publishes (/api/v1/repo, with links into /repo/).
 // Each takes the connection's Http (`api.http`).
 import {
   RepositoryCreated,
@@ -9,8 +9,8 @@ import {
   type RepositoryCreate,
   type RepositoryInfo,
 } from '@shared/hooks-api';
-import { RepoDistributions, RepoListing, indexFiles, releaseIndices, repoRoutes, signatureIssuer, type IndexFile } from '@shared/repo-api';
-import { ApiError, type Http } from './http';
+import { RepoDistributions, RepoListing, repoRoutes } from '@shared/repo-api';
+import type { Http } from './http';
 
 const repositoryPath = (name: string) => hooksRoutes.repository.replace(':name', encodeURIComponent(name));
 
@@ -39,39 +39,6 @@ export async function listDistributions(http: Http, signal?: AbortSignal): Promi
 
 export async function repoListing(http: Http, dist: string, signal?: AbortSignal): Promise<RepoListing> {
   return RepoListing.parse(await http.get<unknown>(repoRoutes.listing(dist), undefined, signal));
-}
-
-/** What apt sees of one suite: its signing key (null: unsigned) and the files of each package. */
-export interface SuiteIndex {
-  signed: boolean;
-  /** Fingerprint or key id of the key that signed InRelease. */
-  signer: string | null;
-  files: IndexFile[];
-}
-
-async function text(http: Http, path: string, signal?: AbortSignal): Promise<string | null> {
-  try {
-    return await (await http.raw('GET', path, { signal })).text();
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 404) return null;
-    throw e;
-  }
-}
-
-/**
- * Reads dists/<suite>/Release and the indices it lists, as apt would: the listing API gives
- * names and versions, the indices give the pool paths of the .deb and .dsc files. InRelease
- * exists only when the controller signs its repositories.
- */
-export async function suiteIndex(http: Http, dist: string, suite: string, signal?: AbortSignal): Promise<SuiteIndex> {
-  const inRelease = await text(http, repoRoutes.file(dist, `dists/${suite}/InRelease`), signal);
-  const release = inRelease ?? (await text(http, repoRoutes.file(dist, `dists/${suite}/Release`), signal)) ?? '';
-  const files: IndexFile[] = [];
-  for (const index of releaseIndices(release)) {
-    const body = await text(http, repoRoutes.file(dist, `dists/${suite}/${index}`), signal);
-    if (body) files.push(...indexFiles(body, index.endsWith('/Sources') ? 'Sources' : 'Packages'));
-  }
-  return { signed: inRelease !== null, signer: inRelease ? signatureIssuer(inRelease) : null, files };
 }
 
 /** The absolute URL of a file under a distribution's published tree. */

@@ -1,10 +1,10 @@
 // Repositories: webhook sources (git repositories whose pushes queue builds, administrators
 // only) and what each suite's apt repository holds, with the sources.list line to use it.
-import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { RepositoryCreate, WEBHOOK_PROVIDERS, type RepositoryInfo, type WebhookProvider } from '@shared/hooks-api';
-import type { IndexFile, RepoEntry, RepoListing } from '@shared/repo-api';
+import type { RepoEntry, RepoListing } from '@shared/repo-api';
 import { useConnection } from '../lib/context';
 import { useServerEvent } from '../lib/events';
 import { ApiError, type Http } from '../lib/http';
@@ -18,7 +18,6 @@ import {
   repoFileUrl,
   repoListing,
   rotateSecret,
-  suiteIndex,
 } from '../lib/repositories-api';
 import { ConfirmButton, ErrorNote, Field, Time, errorText, useAction } from '../components/common';
 
@@ -377,7 +376,7 @@ function Distribution({ dist, http }: { dist: string; http: Http }) {
         <>
           {suites.length === 0 ? <p className="muted">No suite has been published yet.</p> : null}
           {suites.map((s) => (
-            <Suite key={s} dist={dist} suite={s} url={url} entries={listing.data.suites[s] ?? []} http={http} />
+            <Suite key={s} dist={dist} suite={s} url={url} entries={listing.data.suites[s] ?? []} signing={listing.data.signing[s]} http={http} />
           ))}
           <PublishFailures failures={listing.data.publishFailures} />
         </>
@@ -386,22 +385,13 @@ function Distribution({ dist, http }: { dist: string; http: Http }) {
   );
 }
 
-function Suite({ dist, suite, url, entries, http }: { dist: string; suite: string; url: string; entries: RepoEntry[]; http: Http }) {
+function Suite({ dist, suite, url, entries, signing, http }: { dist: string; suite: string; url: string; entries: RepoEntry[]; signing: RepoListing['signing'][string] | undefined; http: Http }) {
   const [filter, setFilter] = useState('');
-  const index = useQuery({ queryKey: ['apt-repo', dist, suite, 'index', entries.length], queryFn: ({ signal }) => suiteIndex(http, dist, suite, signal) });
-  const files = useMemo(() => {
-    const m = new Map<string, IndexFile[]>();
-    for (const f of index.data?.files ?? []) {
-      const k = `${f.package} ${f.version} ${f.arch}`;
-      m.set(k, [...(m.get(k) ?? []), f]);
-    }
-    return m;
-  }, [index.data]);
   const needle = filter.trim().toLowerCase();
   const shown = entries
     .filter((e) => !needle || e.package.toLowerCase().includes(needle) || e.version.toLowerCase().includes(needle) || e.arch.toLowerCase().includes(needle))
     .sort((a, b) => a.package.localeCompare(b.package) || a.arch.localeCompare(b.arch));
-  const signed = index.data?.signed ?? false;
+  const signed = signing?.signed ?? false;
   return (
     <div className="apt-suite" data-testid={`apt-suite-${suite}`}>
       <h4>
@@ -409,27 +399,23 @@ function Suite({ dist, suite, url, entries, http }: { dist: string; suite: strin
           ({entries.length} {entries.length === 1 ? 'entry' : 'entries'})
         </span>
       </h4>
-      {index.data ? (
-        <div className="help">
-          <p>Add to apt's sources (e.g. <code>/etc/apt/sources.list.d/buildbox-{suite}.list</code>):</p>
-          <CopyField label={`apt sources line for ${suite}`} value={aptSourcesLine(url, dist, suite, signed)} testId={`apt-line-${suite}`} wide />
-          {signed ? (
-            <p className="hint" data-testid={`apt-key-${suite}`}>
-              Signed by key <code>{index.data.signer ?? 'unknown'}</code>. The controller does not serve its public key: export it where the key lives, e.g.{' '}
-              <code>
-                gpg --export {index.data.signer ?? '<keyid>'} | sudo tee {keyringPath(dist)} &gt;/dev/null
-              </code>
-              , and copy that file to each machine that uses the line.
-            </p>
-          ) : (
-            <p className="hint" data-testid={`apt-key-${suite}`}>
-              Unsigned: apt accepts it only with <code>[trusted=yes]</code>. Start the controller with <code>--sign-key &lt;keyid&gt;</code> to sign it.
-            </p>
-          )}
-        </div>
-      ) : (
-        <ErrorNote error={index.error} />
-      )}
+      <div className="help">
+        <p>Add to apt's sources (e.g. <code>/etc/apt/sources.list.d/buildbox-{suite}.list</code>):</p>
+        <CopyField label={`apt sources line for ${suite}`} value={aptSourcesLine(url, dist, suite, signed)} testId={`apt-line-${suite}`} wide />
+        {signed ? (
+          <p className="hint" data-testid={`apt-key-${suite}`}>
+            Signed by key <code>{signing?.signer ?? 'unknown'}</code>. The controller does not serve its public key: export it where the key lives, e.g.{' '}
+            <code>
+              gpg --export {signing?.signer ?? '<keyid>'} | sudo tee {keyringPath(dist)} &gt;/dev/null
+            </code>
+            , and copy that file to each machine that uses the line.
+          </p>
+        ) : (
+          <p className="hint" data-testid={`apt-key-${suite}`}>
+            Unsigned: apt accepts it only with <code>[trusted=yes]</code>. Start the controller with <code>--sign-key &lt;keyid&gt;</code> to sign it.
+          </p>
+        )}
+      </div>
       <label className="row">
         Filter{' '}
         <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} aria-label={`filter packages in ${suite}`} placeholder="package, version or arch" />
@@ -445,28 +431,19 @@ function Suite({ dist, suite, url, entries, http }: { dist: string; suite: strin
           </tr>
         </thead>
         <tbody>
-          {shown.map((e) => {
-            const fs = files.get(`${e.package} ${e.version} ${e.arch}`) ?? [];
-            return (
-              <tr key={`${e.package} ${e.version} ${e.arch} ${e.component}`}>
-                <td>{e.package}</td>
-                <td>{e.version}</td>
-                <td>{e.arch}</td>
-                <td>{e.component}</td>
-                <td>
-                  {fs.length === 0 ? (
-                    <span className="muted">{index.isPending ? '…' : '—'}</span>
-                  ) : (
-                    fs.map((f) => (
-                      <a key={f.path} href={repoFileUrl(http, dist, f.path)} download>
-                        {f.path.split('/').at(-1)}
-                      </a>
-                    ))
-                  )}
-                </td>
-              </tr>
-            );
-          })}
+          {shown.map((e) => (
+            <tr key={`${e.package} ${e.version} ${e.arch} ${e.component}`}>
+              <td>{e.package}</td>
+              <td>{e.version}</td>
+              <td>{e.arch}</td>
+              <td>{e.component}</td>
+              <td>
+                <a href={repoFileUrl(http, dist, e.path)} download>
+                  {e.path.split('/').at(-1)}
+                </a>
+              </td>
+            </tr>
+          ))}
         </tbody>
       </table>
       {entries.length > 0 && shown.length === 0 ? <p className="muted">No package matches “{filter}”.</p> : null}

@@ -39,7 +39,8 @@ afterAll(async () => {
 
 interface RepoListing {
   dist: string;
-  suites: Record<string, Array<{ package: string; version: string; arch: string; component: string }>>;
+  suites: Record<string, Array<{ package: string; version: string; arch: string; component: string; path: string }>>;
+  signing: Record<string, { signed: boolean; signer: string | null }>;
 }
 
 describe('publishing Done jobs into an apt repository', () => {
@@ -55,7 +56,14 @@ describe('publishing Done jobs into an apt repository', () => {
       listing = (await r.json()) as RepoListing;
       return (listing.suites[suite] ?? []).some((e) => e.package === pkgName);
     }, 250);
-    expect(listing!.suites[suite]).toContainEqual({ package: pkgName, version: g.version, arch: HOST_ARCH, component: 'main' });
+    expect(listing!.suites[suite]).toContainEqual({
+      package: pkgName,
+      version: g.version,
+      arch: HOST_ARCH,
+      component: 'main',
+      path: `pool/main/${pkgName[0]}/${pkgName}/${pkgName}_${g.version}_${HOST_ARCH}.deb`,
+    });
+    expect(listing!.signing[suite]).toEqual({ signed: true, signer: keyId });
 
     // The published .changes carries the controller's signature, made with the configured key.
     const changesName = `${pkgName}_${g.version}_${HOST_ARCH}.changes`;

@@ -44,6 +44,9 @@ describe('reprepro repositories', () => {
     await repos.include('Test', suites, 'rsuite', a2);
     list = await repos.list('Test');
     expect(list.entries.map((e) => `${e.package} ${e.version}`).sort()).toEqual(['bbrepo-a 2.0', 'bbrepo-b 1.0']);
+    // Each entry says where its file is, and the unsigned suite says so.
+    expect(list.entries.find((e) => e.package === 'bbrepo-b')?.path).toBe(`pool/main/b/bbrepo-b/bbrepo-b_1.0_${HOST_ARCH}.deb`);
+    expect(list.signing).toEqual({ rsuite: { signed: false, signer: null } });
     expect(readFileSync(join(root, 'repo', 'Test', 'dists', 'rsuite', 'Release'), 'utf8')).toContain('Codename: rsuite');
     expect(readdirSync(join(root, 'repo', 'Test', 'pool', 'main', 'b', 'bbrepo-b'))).toEqual([`bbrepo-b_1.0_${HOST_ARCH}.deb`]);
     expect(() => repos.base('../escape')).toThrow(/cannot name a repository/);

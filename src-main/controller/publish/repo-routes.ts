@@ -84,11 +84,11 @@ export function registerRepoRoutes(app: FastifyInstance, ctx: Ctx): void {
   app.get('/api/v1/repo/:dist', async (req) => {
     const { dist } = req.params as { dist: string };
     if (!repos().exists(dist)) throw new HttpError(404, `dist: no repository for distribution '${dist.slice(0, 80)}'`);
-    const { suites: names, entries } = await repos().list(dist);
+    const { suites: names, entries, signing } = await repos().list(dist);
     const suites: Record<string, Array<Omit<RepoEntry, 'suite'>>> = Object.fromEntries(names.map((n) => [n, []]));
     for (const { suite, ...rest } of entries) (suites[suite] ??= []).push(rest);
     const svc = services.get(ctx);
     const failures = svc ? Object.entries(svc.state.failures()).map(([job, f]) => ({ job: Number(job), ...f })) : [];
-    return { dist, url: `${ctx.config.baseUrl}/repo/${dist}`, suites, publishFailures: failures };
+    return { dist, url: `${ctx.config.baseUrl}/repo/${dist}`, suites, signing, publishFailures: failures };
   });
 }

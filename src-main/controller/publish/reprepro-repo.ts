@@ -2,6 +2,7 @@
 // Every operation on a repository runs after the previous one finished (reprepro takes a lock and
 // gives up when another run holds it).
 import { existsSync } from 'node:fs';
+import { indexFiles, signatureIssuer } from '@shared/repo-api';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runChecked, type CommandRunner } from './command-runner';
@@ -18,6 +19,14 @@ export interface RepoEntry {
   package: string;
   version: string;
   arch: string;
+  /** The .deb (or, for a source, the .dsc) relative to the repository's root. */
+  path: string;
+}
+
+/** How a suite's index is signed: `signer` is the key's fingerprint read from InRelease. */
+export interface SuiteSigning {
+  signed: boolean;
+  signer: string | null;
 }
 
 /** Distribution names become directory names: letters, digits and `._+-` only. */
@@ -103,30 +112,31 @@ export class RepreproRepos {
    * Everything the repository holds, per suite, read from the exported indices (Packages and
    * Sources) rather than through reprepro, so a listing never waits for or fails on its lock.
    */
-  async list(dist: string): Promise<{ suites: string[]; entries: RepoEntry[] }> {
+  async list(dist: string): Promise<{ suites: string[]; entries: RepoEntry[]; signing: Record<string, SuiteSigning> }> {
     const base = this.base(dist);
     const conf = await readFile(join(base, 'conf', 'distributions'), 'utf8');
     const codenames = [...conf.matchAll(/^Codename:\s*(\S+)/gm)].map((m) => m[1]!);
     const out: RepoEntry[] = [];
+    const signing: Record<string, SuiteSigning> = {};
     for (const suite of codenames) {
       const comps = join(base, 'dists', suite);
+      // InRelease exists only when the repository is signed.
+      const inRelease = await readFile(join(comps, 'InRelease'), 'utf8').catch(() => null);
+      signing[suite] = { signed: inRelease !== null, signer: inRelease === null ? null : signatureIssuer(inRelease) };
       for (const component of await readdir(comps).catch(() => [] as string[])) {
         for (const sub of await readdir(join(comps, component)).catch(() => [] as string[])) {
           const index = sub === 'source' ? 'Sources' : sub.startsWith('binary-') ? 'Packages' : null;
           if (!index) continue;
           const text = await readFile(join(comps, component, sub, index), 'utf8').catch(() => '');
-          for (const stanza of text.split(/\n\s*\n/)) {
-            const field = (f: string) => new RegExp(`^${f}:\\s*(.+)$`, 'm').exec(stanza)?.[1]?.trim();
-            const pkg = field('Package');
-            const version = field('Version');
-            if (!pkg || !version) continue;
-            out.push({ suite, component, package: pkg, version, arch: sub === 'source' ? 'source' : (field('Architecture') ?? sub.slice('binary-'.length)) });
+          for (const f of indexFiles(text, index)) {
+            out.push({ suite, component, package: f.package, version: f.version, arch: index === 'Sources' ? 'source' : f.arch || sub.slice('binary-'.length), path: f.path });
           }
         }
       }
     }
     // An Architecture: all package appears in every binary index; list it once.
     const seen = new Set<string>();
-    return { suites: codenames, entries: out.filter((e) => !seen.has(JSON.stringify(e)) && !!seen.add(JSON.stringify(e))) };
+    return { suites: codenames, entries: out.filter((e) => !seen.has(JSON.stringify(e)) && !!seen.add(JSON.stringify(e))), signing };
   }
+
 }
