@@ -1,6 +1,8 @@
 // /suitearch, /buildenv_suitearch and /blacklist.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sql, type Transaction } from 'kysely';
 import { tag } from '@shared/jsonpickle';
+import type { Database } from '../../db/schema';
 import { HttpError } from '../errors';
 import { type AuthDeps, MAX_DB_INT, field, idParam, intField, optionalField, pageCount, pageParam, parseIntStrict, readForm, requireUser, sendEmpty, sendJson, sendText } from './common';
 import { deleteRow } from './delete-row';
@@ -51,9 +53,11 @@ export function registerMappingRoutes(app: FastifyInstance, deps: AuthDeps): voi
     const weight = w === undefined || w === '' ? 0 : /^-?\d{1,10}$/.test(w) && Math.abs(Number(w)) <= MAX_DB_INT ? Number(w) : badWeight(w);
     await mustExist('suite', suiteId, 'suite_id');
     await mustExist('arch', archId, 'arch_id');
-    const dup = await db.selectFrom('suitearches').select('id').where('suite_id', '=', suiteId).where('arch_id', '=', archId).executeTakeFirst();
-    if (dup) throw new HttpError(409, `suite ${suiteId} is already mapped to arch ${archId} (suitearch ${dup.id})`);
-    await db.insertInto('suitearches').values({ suite_id: suiteId, arch_id: archId, master_weight: weight }).execute();
+    await onePerPair(`buildbox.suitearch:${suiteId}:${archId}`, async (tx) => {
+      const dup = await tx.selectFrom('suitearches').select('id').where('suite_id', '=', suiteId).where('arch_id', '=', archId).executeTakeFirst();
+      if (dup) throw new HttpError(409, `suite ${suiteId} is already mapped to arch ${archId} (suitearch ${dup.id})`);
+      await tx.insertInto('suitearches').values({ suite_id: suiteId, arch_id: archId, master_weight: weight }).execute();
+    });
     return sendEmpty(reply);
   });
 
@@ -86,9 +90,11 @@ export function registerMappingRoutes(app: FastifyInstance, deps: AuthDeps): voi
     const saId = intField(f, 'suitearch_id');
     await mustExist('buildenv', envId, 'buildenv_id');
     await mustExist('suitearches', saId, 'suitearch_id');
-    const dup = await db.selectFrom('buildenvsuitearch').select('id').where('buildenv_id', '=', envId).where('suitearch_id', '=', saId).executeTakeFirst();
-    if (dup) throw new HttpError(409, `build environment ${envId} is already mapped to suitearch ${saId}`);
-    await db.insertInto('buildenvsuitearch').values({ buildenv_id: envId, suitearch_id: saId }).execute();
+    await onePerPair(`buildbox.buildenvsuitearch:${envId}:${saId}`, async (tx) => {
+      const dup = await tx.selectFrom('buildenvsuitearch').select('id').where('buildenv_id', '=', envId).where('suitearch_id', '=', saId).executeTakeFirst();
+      if (dup) throw new HttpError(409, `build environment ${envId} is already mapped to suitearch ${saId}`);
+      await tx.insertInto('buildenvsuitearch').values({ buildenv_id: envId, suitearch_id: saId }).execute();
+    });
     return sendEmpty(reply);
   });
 
@@ -124,6 +130,19 @@ export function registerMappingRoutes(app: FastifyInstance, deps: AuthDeps): voi
     return sendEmpty(reply);
   });
 
+  /**
+   * The duplicate check and the insert of one mapping as one step. pyBit had no unique constraint
+   * on these pairs and databases migrated from it may hold duplicates, so no unique index can
+   * refuse them; instead both run in one transaction, on PostgreSQL under a lock for the pair
+   * (read committed: two concurrent requests would each miss the other's row). SQLite runs
+   * transactions one at a time already.
+   */
+  async function onePerPair(lockKey: string, checkAndInsert: (tx: Transaction<Database>) => Promise<void>): Promise<void> {
+    await db.transaction().execute(async (tx) => {
+      if (deps.ctx.db.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${lockKey}))`.execute(tx);
+      await checkAndInsert(tx);
+    });
+  }
   async function count(table: 'suitearches' | 'buildenvsuitearch' | 'blacklist'): Promise<number> {
     const { n } = await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(n);
