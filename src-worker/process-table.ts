@@ -12,6 +12,8 @@ export interface ProcessEntry {
   cmdline: string;
   /** CPU time used so far (user + system, in clock ticks). */
   cpuTicks: number;
+  /** When it started (clock ticks after boot): with the pid, tells a process from a later one given the same pid. */
+  startTime: number;
 }
 
 function readEntry(pid: number): ProcessEntry | null {
@@ -25,7 +27,7 @@ function readEntry(pid: number): ProcessEntry | null {
     } catch {
       /* the process vanished between the two reads */
     }
-    return { pid, state: rest[0], ppid: Number(rest[1]), pgid: Number(rest[2]), cmdline, cpuTicks: Number(rest[11]) + Number(rest[12]) };
+    return { pid, state: rest[0], ppid: Number(rest[1]), pgid: Number(rest[2]), cmdline, cpuTicks: Number(rest[11]) + Number(rest[12]), startTime: Number(rest[19]) };
   } catch {
     return null;
   }
@@ -81,13 +83,13 @@ export function ignoresSignal(pid: number, sig: NodeJS.Signals): boolean | null 
 }
 
 /**
- * Whether nothing in the group can react to `sig` any more: every live member sleeps and either
- * ignores it or has children in the group (it waits for them). Returns a fingerprint of the
- * group (members and their CPU time) when so, to compare over time: a group whose fingerprint
- * stays the same is stuck; one that uses CPU or changes members is still at work. null otherwise.
+ * Whether nothing among `members` (a process group, plus whatever else the caller follows) can
+ * react to `sig` any more: every one sleeps and either ignores it or has children among them
+ * (it waits for them). Returns a fingerprint (members and their CPU time) when so, to compare
+ * over time: a set whose fingerprint stays the same is stuck; one that uses CPU or changes
+ * members is still at work. null otherwise.
  */
-export function stuckFingerprint(pgid: number, sig: NodeJS.Signals): string | null {
-  const members = groupMembers(pgid);
+export function stuckFingerprint(members: readonly ProcessEntry[], sig: NodeJS.Signals): string | null {
   if (members.length === 0) return null;
   const parents = new Set(members.map((p) => p.ppid));
   for (const p of members) {
@@ -98,4 +100,39 @@ export function stuckFingerprint(pgid: number, sig: NodeJS.Signals): string | nu
     .map((p) => `${p.pid}:${p.cpuTicks}`)
     .sort()
     .join(',');
+}
+
+/**
+ * Follows everything a command started, also processes that left its process group. sbuild
+ * runs dpkg-buildpackage with setsid() inside its unshare namespace, so signalling the group
+ * alone can report a build stopped while its processes are still being torn down (or, if they
+ * ignore the signal, live on). Each refresh adds the live descendants of the group and of the
+ * processes already followed; a process is followed by pid and start time, so a recycled pid is
+ * not mistaken for it. Descendants that were orphaned before the first refresh (reparented to
+ * init) cannot be found: refresh while the tree is still whole, e.g. right before signalling.
+ */
+export class ProcessTracker {
+  private readonly known = new Map<number, number>();
+  constructor(private readonly pgid: number) {}
+
+  /** Live members of the group and live followed processes outside it, after following new descendants. */
+  refresh(): { group: ProcessEntry[]; escaped: ProcessEntry[] } {
+    const live = listProcesses().filter((p) => p.state !== 'Z' && p.state !== 'X');
+    const byPid = new Map(live.map((p) => [p.pid, p]));
+    for (const [pid, start] of this.known) if (byPid.get(pid)?.startTime !== start) this.known.delete(pid);
+    const children = new Map<number, ProcessEntry[]>();
+    for (const p of live) {
+      const list = children.get(p.ppid);
+      if (list) list.push(p);
+      else children.set(p.ppid, [p]);
+    }
+    const todo = live.filter((p) => p.pgid === this.pgid || this.known.has(p.pid));
+    while (todo.length > 0) {
+      const p = todo.pop()!;
+      this.known.set(p.pid, p.startTime);
+      for (const c of children.get(p.pid) ?? []) if (this.known.get(c.pid) !== c.startTime) todo.push(c);
+    }
+    const followed = [...this.known.keys()].map((pid) => byPid.get(pid)).filter((p): p is ProcessEntry => p !== undefined);
+    return { group: followed.filter((p) => p.pgid === this.pgid), escaped: followed.filter((p) => p.pgid !== this.pgid) };
+  }
 }

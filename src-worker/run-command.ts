@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import type { BuildLog } from './backends/backend';
-import { groupAlive, groupMembers, hasProcTable, stuckFingerprint } from './process-table';
+import { groupAlive, groupMembers, hasProcTable, ProcessTracker, stuckFingerprint, type ProcessEntry } from './process-table';
 import { scrubCredentials } from './scrub';
 
 export interface KillTimings {
@@ -179,12 +179,22 @@ export async function runCommand(cmd: string, args: readonly string[], opts: Run
 
   const pgid = child.pid;
   if (pgid !== undefined) opts.onSpawn?.(pgid);
-  const groupGone = () => leaderDone && (pgid === undefined || !groupAlive(pgid));
+  // Follows processes that leave the group too (sbuild setsid()s the build), where /proc exists.
+  const tracker = pgid !== undefined && hasProcTable() ? new ProcessTracker(pgid) : null;
+  const remaining = (): ProcessEntry[] => {
+    if (pgid === undefined) return [];
+    if (!tracker) return groupMembers(pgid);
+    const r = tracker.refresh();
+    return [...r.group, ...r.escaped];
+  };
+  const groupGone = () => leaderDone && (pgid === undefined || (tracker ? remaining().length === 0 : !groupAlive(pgid)));
 
   /**
-   * Sends each signal to the whole group until nothing of it is left. The wait after SIGINT or
-   * SIGTERM ends early when the group is stuck: the same processes, none able to react to the
-   * signal and none using CPU, for `stuckMs`.
+   * Sends each signal to the whole group until nothing of it is left. SIGINT goes to the group
+   * only, so that the command can clean up after itself (sbuild stops its build and removes its
+   * chroot); SIGTERM and SIGKILL also go to every process it started that left the group. The
+   * wait after SIGINT or SIGTERM ends early when what is left is stuck: the same processes,
+   * none able to react to the signal and none using CPU, for `stuckMs`.
    */
   const escalate = async (steps: Array<[NodeJS.Signals, number]>): Promise<void> => {
     if (pgid === undefined) return;
@@ -197,10 +207,21 @@ export async function runCommand(cmd: string, args: readonly string[], opts: Run
       } catch {
         /* ESRCH: the group emptied in between */
       }
+      if (sig !== 'SIGINT' && tracker) {
+        const escaped = tracker.refresh().escaped;
+        for (const p of escaped) {
+          try {
+            process.kill(p.pid, sig);
+          } catch {
+            /* gone in between */
+          }
+        }
+        if (escaped.length > 0) log.write(`Sent ${sig} to processes that left process group ${pgid}: ${escaped.map((p) => `${p.pid} (${p.cmdline})`).join(', ')}\n`);
+      }
       let seen: { print: string; since: number } | null = null;
       const stuck = (): boolean => {
         if (!procs || sig === 'SIGKILL') return false;
-        const print = stuckFingerprint(pgid, sig);
+        const print = stuckFingerprint(remaining(), sig);
         if (print === null) seen = null;
         else if (seen?.print !== print) seen = { print, since: Date.now() };
         return seen !== null && Date.now() - seen.since >= timings.stuckMs;
@@ -210,7 +231,7 @@ export async function runCommand(cmd: string, args: readonly string[], opts: Run
       if (groupGone()) return;
       if (isStuck) log.write(`Nothing left in process group ${pgid} reacts to ${sig} (it is ignored or only waited for)\n`);
     }
-    const left = hasProcTable() ? groupMembers(pgid).map((p) => `${p.pid} (${p.cmdline})`) : ['unknown'];
+    const left = hasProcTable() ? remaining().map((p) => `${p.pid} (${p.cmdline})`) : ['unknown'];
     log.write(`WARNING: processes of group ${pgid} survived SIGKILL: ${left.join(', ')}\n`);
   };
 
@@ -218,6 +239,9 @@ export async function runCommand(cmd: string, args: readonly string[], opts: Run
   let stopping: Promise<void> | null = null;
   const onAbort = () => {
     aborted = true;
+    // While the command still runs its tree is whole: note every process in it now, before
+    // the signals make parents exit and orphan what they started.
+    tracker?.refresh();
     log.write(`Aborting: stopping process group ${pgid ?? '?'}\n`);
     stopping ??= escalate([
       ['SIGINT', timings.afterInterruptMs],

@@ -92,6 +92,25 @@ describe('runCommand', () => {
     expect(log.text).toContain('Sent SIGKILL');
   });
 
+  it('also stops processes that left the group with setsid, as sbuild does with the build', async () => {
+    // The leader exits on SIGINT at once, like sbuild handing its cleanup to the kernel: the
+    // escaped sleeper, which ignores SIGINT and SIGTERM, is left to the escalation.
+    const m = marker();
+    const log = new MemoryBuildLog();
+    const ac = new AbortController();
+    let pgid = 0;
+    const script = `setsid sh -c "trap '' INT TERM; exec sleep ${m}" & wait`;
+    const running = runCommand('sh', ['-c', script], { log, signal: ac.signal, kill: fast, onSpawn: (pid) => (pgid = pid) });
+    const sleeper = () => liveWith(m).filter((p) => p.cmdline.startsWith('sleep '));
+    await until(() => sleeper().length > 0);
+    expect(sleeper()[0].pgid).not.toBe(pgid);
+    ac.abort();
+    const r = await running;
+    expect(r.aborted).toBe(true);
+    expect(liveWith(m), log.text).toEqual([]);
+    expect(log.text).toMatch(/Sent SIGKILL to processes that left process group \d+: \d+ \(sleep /);
+  });
+
   it('stops at SIGINT when the tree obeys it', async () => {
     const m = marker();
     const log = new MemoryBuildLog();
