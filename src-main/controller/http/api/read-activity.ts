@@ -2,25 +2,30 @@
 // history. One range scan of jobstatus by time (index jobstatus_time) reads only the window; for
 // each row two lookups on (job_id, id) find the job's previous status and, for a finish, when
 // its build started. The queue depth at each bucket's end is walked backwards from the current
-// number of Waiting jobs, so history older than the window is never read.
+// number of Waiting jobs, so history older than the window is never read. Status ids come from
+// the controller's status cache, not from the status table on every request.
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { ActivityQuery, activityRoute, type ActivityBucket, type ActivityResponse } from '@shared/activity-api';
 import type { Database } from '../../db/schema';
+import type { StatusCache } from '../../context';
 import { fromDbTime, toDbTime } from '../../db/time';
 import type { AuthDeps } from '../pybit/common';
 import { parseQuery } from './read-common';
 
-export async function loadActivity(db: Kysely<Database>, hours: number, bucketMinutes: number, now = new Date()): Promise<ActivityResponse> {
+export async function loadActivity(db: Kysely<Database>, statuses: StatusCache, hours: number, bucketMinutes: number, now = new Date()): Promise<ActivityResponse> {
   const width = bucketMinutes * 60_000;
   // The last bucket holds `now`; buckets start on multiples of their width (UTC).
   const to = (Math.floor(now.getTime() / width) + 1) * width;
   const n = Math.ceil((hours * 60) / bucketMinutes);
   const from = to - n * width;
 
-  const statuses = new Map((await db.selectFrom('status').select(['id', 'name']).execute()).map((s) => [s.id, s.name]));
-  const idOf = (name: string) => [...statuses].find(([, v]) => v === name)?.[0] ?? -1;
-  const building = idOf('Building');
+  // A status missing from the table matches no row (ids are positive).
+  const idOf = async (name: string) => (await statuses.id(name)) ?? -1;
+  const waiting = await idOf('Waiting');
+  const building = await idOf('Building');
+  const done = await idOf('Done');
+  const failed = await idOf('Failed');
 
   const rows = await db
     .selectFrom('jobstatus as js')
@@ -67,7 +72,7 @@ export async function loadActivity(db: Kysely<Database>, hours: number, bucketMi
   }));
 
   // Each status change moves a job into or out of Waiting (or neither).
-  const isWaiting = (id: number | null | undefined) => id != null && statuses.get(id) === 'Waiting';
+  const isWaiting = (id: number | null) => id === waiting;
   const deltas: Array<{ i: number; d: number }> = [];
   let sinceFrom = 0;
   for (const r of rows) {
@@ -79,11 +84,11 @@ export async function loadActivity(db: Kysely<Database>, hours: number, bucketMi
     if (i < 0 || i >= n) continue;
     deltas.push({ i, d });
     const b = buckets[i]!;
-    const status = statuses.get(r.status_id);
+    const status = r.status_id;
     if (r.prev_status_id == null) b.submitted++;
-    if (status === 'Building') b.started++;
-    if (status === 'Done' || status === 'Failed') {
-      if (status === 'Done') b.done++;
+    if (status === building) b.started++;
+    if (status === done || status === failed) {
+      if (status === done) b.done++;
       else b.failed++;
       // Only finishes with a Building start are timed (a job may fail without ever building).
       if (r.build_start) {
@@ -115,6 +120,6 @@ export function registerActivityRead(app: FastifyInstance, deps: AuthDeps): void
   const db = deps.ctx.db.kysely;
   app.get(activityRoute.path, async (req) => {
     const q = parseQuery(ActivityQuery, req);
-    return loadActivity(db, q.hours, q.bucket);
+    return loadActivity(db, deps.ctx.statuses, q.hours, q.bucket);
   });
 }
