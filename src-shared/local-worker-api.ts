@@ -39,10 +39,15 @@ export type LocalWorkerPatch = z.output<typeof LocalWorkerPatch>;
 
 export const LocalWorkerStatus = z.enum(['disabled', 'starting', 'running', 'backoff', 'stopping', 'stopped']);
 
+/**
+ * The supervisor's state (the desktop app's WorkerState, same statuses) as the Settings screen
+ * reads it: `restarts` is its crash count, `startedAt` is box's own.
+ */
 export const LocalWorkerProcessState = z.object({
   /**
    * disabled: turned off; starting: process started, not yet ready; running: the worker said
-   * it is ready; backoff: it exited and a restart is scheduled; stopping; stopped (box ending).
+   * it is ready; backoff: it exited and a restart is scheduled; stopping; stopped (box ending,
+   * or not started yet).
    */
   status: LocalWorkerStatus,
   pid: z.number().int().nullable(),

@@ -1,8 +1,8 @@
 // The local worker of `buildbox box`: its settings (saved in <data-dir>/local-worker.json, with
-// the command line's explicit flags on top at start) and the supervised process running them.
-// A change stops the running worker (it hands its builds back) and starts one with the new
-// options; the state it reports is what the Settings screen shows.
-import type { ChildProcess } from 'node:child_process';
+// the command line's explicit flags on top at start) and the process running them, kept up by
+// the desktop app's WorkerSupervisor (`node <cli> worker …` as a child process here). A change
+// stops the running worker (it hands its builds back) and starts one with the new options; the
+// supervisor's state, in the API's shape, is what the Settings screen shows.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../atomic-write';
@@ -16,15 +16,12 @@ import {
   type LocalWorkerProcessState,
 } from '@shared/local-worker-api';
 import type { EmbeddedQueue } from '../../src-worker/embedded-queue';
-import { Supervisor } from '../../src-worker/supervisor';
 import { listChroots } from '../../src-worker/chroots';
 import { HttpError } from '../controller/http/errors';
 import { localWorkerArgs } from '../app/local-worker';
+import { nodeScriptProcess, WorkerSupervisor, type SpawnWorker } from '../app/worker-supervisor';
 
 export const LOCAL_WORKER_FILE = 'local-worker.json';
-
-/** Output lines kept for the state report. */
-const OUTPUT_LINES = 50;
 
 export interface BoxLocalWorkerOptions {
   dataDir: string;
@@ -38,7 +35,7 @@ export interface BoxLocalWorkerOptions {
   /** The CLI script the worker runs from (`<script> worker …`). */
   script: string;
   log: (line: string) => void;
-  /** Restart back-off (tests shorten it). */
+  /** Restart back-off (default 0.5 s doubling up to 30 s; tests shorten it). */
   minDelayMs?: number;
   maxDelayMs?: number;
   /** SIGTERM → SIGKILL grace when stopping the worker. */
@@ -77,13 +74,11 @@ export class BoxLocalWorker {
   private readonly settingsError: string | null;
   private readonly setByFlags: LocalWorkerField[];
   private runtime: LocalWorkerRuntime | null = null;
-  private supervisor: Supervisor | null = null;
-  private child: ChildProcess | null = null;
-  /** The last line the current worker process printed. */
-  private lastLine: string | null = null;
-  private state: LocalWorkerProcessState;
-  /** Set while a supervisor is being stopped on purpose: its child's exit is no crash. */
-  private stopping: Supervisor | null = null;
+  private readonly supervisor: WorkerSupervisor;
+  /** How the supervisor makes a process: set for the settings in effect, null while off. */
+  private spawnWorker: SpawnWorker | null = null;
+  /** When the current process started (ISO 8601). */
+  private startedAt: string | null = null;
   /** Serialises changes: a second PUT applies on top of the first. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -105,26 +100,51 @@ export class BoxLocalWorker {
       }
     }
     this.config = LocalWorkerConfig.parse(merged);
-    this.state = {
-      status: this.config.enabled ? 'stopped' : 'disabled',
-      pid: null,
-      restarts: 0,
-      lastExit: null,
-      detail: this.config.enabled ? 'waiting for the controller to start' : 'turned off in the settings',
-      startedAt: null,
-      recentOutput: [],
-    };
+    this.supervisor = new WorkerSupervisor({
+      spawn: () => {
+        if (!this.spawnWorker) throw new Error('no local worker configuration');
+        return this.spawnWorker();
+      },
+      minDelayMs: o.minDelayMs ?? 500,
+      maxDelayMs: o.maxDelayMs ?? 30_000,
+      stopGraceMs: o.stopGraceMs,
+      // The worker prints `[worker <name>] ready: …` once it consumes its queues.
+      ready: (line) => {
+        const m = /\] ready: (.*)$/.exec(line);
+        return m ? `ready: ${m[1]}` : null;
+      },
+      // Its lines carry the worker's own `[worker <name>]` prefix; box prints them as they are.
+      echo: o.log,
+      log: o.log,
+      initial: this.config.enabled
+        ? { status: 'stopped', detail: 'waiting for the controller to start' }
+        : { status: 'disabled', detail: 'turned off in the settings' },
+    });
   }
 
   current(): LocalWorkerConfig {
     return { ...this.config, suites: [...this.config.suites] };
   }
 
+  /** The supervisor's state as /api/v1/local-worker reports it. */
+  processState(): LocalWorkerProcessState {
+    const s = this.supervisor.state();
+    return {
+      status: s.status,
+      pid: s.pid,
+      restarts: s.crashes,
+      lastExit: s.lastExit && { ...s.lastExit },
+      detail: s.detail,
+      startedAt: s.pid === null ? null : this.startedAt,
+      recentOutput: s.recentOutput,
+    };
+  }
+
   info(): LocalWorkerInfo {
     const chrootsDir = this.chrootsDir();
     return {
       ...this.current(),
-      state: { ...this.state, lastExit: this.state.lastExit && { ...this.state.lastExit }, recentOutput: [...this.state.recentOutput] },
+      state: this.processState(),
       clientId: this.o.clientId,
       chrootsDir,
       chrootsAvailable: listChroots(chrootsDir).map((c) => ({ name: c.name, arch: c.arch, file: basename(c.path) })),
@@ -151,7 +171,7 @@ export class BoxLocalWorker {
       const changed = JSON.stringify(next) !== JSON.stringify(this.config);
       this.save(next);
       this.config = next;
-      if (changed || (next.enabled && !this.supervisor)) await this.apply();
+      if (changed || (next.enabled && !this.spawnWorker)) await this.apply();
       return this.info();
     });
   }
@@ -160,8 +180,8 @@ export class BoxLocalWorker {
   stop(): Promise<void> {
     return this.enqueue(async () => {
       this.runtime = null;
-      await this.stopSupervisor();
-      this.set(this.config.enabled ? 'stopped' : 'disabled', 'the box is stopping');
+      this.spawnWorker = null;
+      await this.supervisor.stop(this.config.enabled ? 'stopped' : 'disabled', 'the box is stopping');
     });
   }
 
@@ -188,86 +208,29 @@ export class BoxLocalWorker {
 
   /** Makes the process match the settings: stop what runs, start anew when enabled. */
   private async apply(): Promise<void> {
-    await this.stopSupervisor();
+    const rt = this.runtime;
     if (!this.config.enabled) {
-      this.set('disabled', 'turned off in the settings');
+      this.spawnWorker = null;
+      await this.supervisor.stop('disabled', 'turned off in the settings');
       return;
     }
-    const rt = this.runtime;
-    if (!rt) return;
-    const sup: Supervisor = new Supervisor({
-      script: this.o.script,
-      args: this.args(rt),
+    if (!rt) {
+      this.spawnWorker = null;
+      await this.supervisor.stop('stopped', 'waiting for the controller to start');
+      return;
+    }
+    await this.supervisor.stop();
+    const spawnProcess = nodeScriptProcess(this.o.script, this.args(rt), {
       env: { ...process.env, BUILDBOX_WORKER_TOKEN: rt.token },
       ipc: !!rt.queue,
-      minDelayMs: this.o.minDelayMs,
-      maxDelayMs: this.o.maxDelayMs,
-      onSpawn: (child) => {
+      onChild: (child) => {
+        // Every (re)spawn is a new channel: the embedded queue hands its messages to this one.
         rt.queue?.attach(child);
-        this.watch(sup, child);
+        this.startedAt = new Date().toISOString();
       },
-      log: (line) => this.output(sup, line),
     });
-    this.supervisor = sup;
-    this.set('starting', `starting: ${this.config.backend} backend, suites ${this.config.suites.join(', ')}`);
-    sup.start();
-  }
-
-  private watch(sup: Supervisor, child: ChildProcess): void {
-    if (this.supervisor !== sup) return;
-    this.child = child;
-    this.lastLine = null;
-    this.state.pid = child.pid ?? null;
-    this.state.startedAt = new Date().toISOString();
-    if (this.state.status !== 'starting') this.set('starting', 'restarting');
-    // 'close' comes after 'exit' once its output is drained, so the last line is in.
-    child.once('close', (code, signal) => {
-      if (this.child && this.child !== child) return; // a newer process is up already
-      this.state.lastExit = { code, signal, at: new Date().toISOString() };
-      if (this.child !== child || this.supervisor !== sup) return; // stopped on purpose
-      this.child = null;
-      this.state.pid = null;
-      this.state.startedAt = null;
-      if (this.stopping === sup) return;
-      this.state.restarts++;
-      // The last thing it printed usually says why (a bad option, an unreachable broker).
-      const said = this.lastLine ? ` (last output: “${this.lastLine.replace(/^\[worker [^\]]*\] /, '').slice(0, 200)}”)` : '';
-      this.set('backoff', `${signal ? `killed by ${signal}` : `exited with code ${code}`}${said}; restarting`);
-    });
-  }
-
-  private output(sup: Supervisor, line: string): void {
-    this.o.log(line);
-    if (this.supervisor !== sup) return;
-    const out = this.state.recentOutput;
-    out.push(line);
-    // Supervisor's own notes about restarts are not the worker's words.
-    if (!line.startsWith('local worker ')) this.lastLine = line;
-    if (out.length > OUTPUT_LINES) out.splice(0, out.length - OUTPUT_LINES);
-    // The worker prints `[worker <name>] ready: …` once it consumes its queues.
-    const ready = /\] ready: (.*)$/.exec(line);
-    if (ready && this.child && this.state.status === 'starting') this.set('running', `ready: ${ready[1]}`);
-  }
-
-  private async stopSupervisor(): Promise<void> {
-    const sup = this.supervisor;
-    if (!sup) return;
-    this.stopping = sup;
-    this.set('stopping', 'stopping (running builds are handed back)');
-    try {
-      await sup.stop(this.o.stopGraceMs);
-    } finally {
-      this.stopping = null;
-      this.supervisor = null;
-      this.child = null;
-      this.state.pid = null;
-      this.state.startedAt = null;
-    }
-  }
-
-  private set(status: LocalWorkerProcessState['status'], detail: string): void {
-    this.state.status = status;
-    this.state.detail = detail;
+    this.spawnWorker = spawnProcess;
+    this.supervisor.start(`starting: ${this.config.backend} backend, suites ${this.config.suites.join(', ')}`);
   }
 }
 

@@ -1,12 +1,15 @@
 // The local worker supervisor with real child processes: restart with exponential back-off,
 // crash counting, the back-off starting over after a healthy run, stop (SIGTERM, then SIGKILL),
-// a spawn that throws, and the state reports the renderer receives.
+// a spawn that throws, and the state reports the renderer receives. Also what `box` uses it
+// with: `running` only once the worker says it is ready, its output echoed, the state before
+// the first start, and `node <script>` children with an IPC channel handed over on every spawn.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WorkerState } from '@shared/desktop-bridge';
-import { forkProcess, WorkerSupervisor, type WorkerSupervisorOptions } from '../../src-main/app/worker-supervisor';
+import type { ChildProcess } from 'node:child_process';
+import { forkProcess, nodeScriptProcess, WorkerSupervisor, type WorkerSupervisorOptions } from '../../src-main/app/worker-supervisor';
 import { tempDir } from '../helpers/db';
 import { waitFor } from '../helpers/controller';
 
@@ -50,7 +53,8 @@ describe('WorkerSupervisor', () => {
   }
 
   it('restarts a crashing worker with doubling delays up to the cap, counting crashes', async () => {
-    const { sup, states, startCount } = setup({ FAKE_CRASH_AFTER_MS: '0', FAKE_EXIT_CODE: '7' });
+    const logged: string[] = [];
+    const { sup, states, startCount } = setup({ FAKE_CRASH_AFTER_MS: '0', FAKE_EXIT_CODE: '7' }, { log: (l) => logged.push(l) });
     sup.start();
     await waitFor('five starts', () => startCount() >= 5);
     const delays = states.filter((s) => s.status === 'backoff').map((s) => s.restartInMs);
@@ -58,6 +62,9 @@ describe('WorkerSupervisor', () => {
     const backoff = states.find((s) => s.status === 'backoff')!;
     expect(backoff.lastExit).toMatchObject({ code: 7, signal: null });
     expect(backoff.detail).toMatch(/exited with code 7; restarting in 1 s/);
+    // What it said last usually tells why it ended.
+    expect(backoff.detail).toMatch(/\(last output: “(fake worker \d+ up|token unset)/);
+    expect(logged).toContain('local worker exited (code 7); restarting in 50 ms');
     expect(backoff.recentOutput.some((l) => l.startsWith('fake worker'))).toBe(true);
     expect(backoff.recentOutput).toContain('token unset');
     const last = sup.state();
@@ -144,5 +151,73 @@ describe('WorkerSupervisor', () => {
     expect(sup.state().detail).toMatch(/could not start: no worker entry/);
     await sup.stop();
     expect(sup.state().status).toBe('stopped');
+  });
+
+  it('with a ready test, a started worker is `starting` until it says it is ready; its output is echoed', async () => {
+    const echoed: string[] = [];
+    const { sup, states } = setup(
+      { FAKE_READY_AFTER_MS: '400' },
+      {
+        ready: (line) => /\] ready: (.*)$/.exec(line)?.[1] ?? null,
+        echo: (l) => echoed.push(l),
+        initial: { status: 'stopped', detail: 'waiting for the controller to start' },
+      },
+    );
+    expect(sup.state()).toMatchObject({ status: 'stopped', detail: 'waiting for the controller to start', pid: null });
+    sup.start('starting: dry-run backend');
+    expect(sup.state()).toMatchObject({ status: 'starting', detail: 'starting: dry-run backend' });
+    // Up and talking, not yet ready: still starting.
+    await waitFor('first output', () => sup.state().recentOutput.some((l) => l.startsWith('fake worker')));
+    expect(sup.state().status).toBe('starting');
+    expect(sup.state().pid).toBeGreaterThan(0);
+    await waitFor('running', () => sup.state().status === 'running');
+    expect(sup.state().detail).toBe('1 slot(s), backend dry-run');
+    expect(states.map((s) => s.status)).toEqual(['starting', 'running']);
+    expect(echoed).toContain('[worker fake] ready: 1 slot(s), backend dry-run');
+    expect(echoed.some((l) => l.startsWith('fake worker '))).toBe(true);
+    // Killed: the restart is `starting` again until the new process says it is ready.
+    const pid = sup.state().pid!;
+    process.kill(pid, 'SIGKILL');
+    await waitFor('back-off', () => sup.state().status === 'backoff');
+    expect(sup.state().detail).toContain('(last output: “ready: 1 slot(s), backend dry-run”)');
+    await waitFor('running again', () => sup.state().status === 'running' && sup.state().pid !== pid);
+    const again = states.slice(states.findIndex((s) => s.status === 'backoff'));
+    expect(again.map((s) => s.status)).toEqual(['backoff', 'starting', 'running']);
+  });
+
+  it('nodeScriptProcess: every (re)spawn is handed to onChild with an IPC channel, and gets the environment', async () => {
+    const children: ChildProcess[] = [];
+    const sup = new WorkerSupervisor({
+      spawn: nodeScriptProcess(FAKE, ['worker', '--x'], { env: { ...process.env, BUILDBOX_WORKER_TOKEN: 't' }, ipc: true, onChild: (c) => children.push(c) }),
+      minDelayMs: 50,
+      maxDelayMs: 200,
+    });
+    cleanups.push(() => sup.stop());
+    const ping = (c: ChildProcess, n: number) =>
+      new Promise<unknown>((resolve) => {
+        c.on('message', (m) => resolve(m));
+        c.send({ ping: n });
+      });
+    sup.start();
+    await waitFor('running', () => sup.state().status === 'running' && sup.state().recentOutput.some((l) => l.startsWith('fake worker')));
+    expect(sup.state().recentOutput).toContain('token set');
+    expect(sup.state().recentOutput.find((l) => l.startsWith('fake worker'))).toContain('args ["worker","--x"]');
+    expect(children).toHaveLength(1);
+    expect(children[0]!.pid).toBe(sup.state().pid);
+    expect(await ping(children[0]!, 1)).toEqual({ pong: 1, pid: children[0]!.pid });
+
+    process.kill(children[0]!.pid!, 'SIGKILL');
+    await waitFor('restarted', () => children.length === 2 && sup.state().status === 'running' && sup.state().pid === children[1]!.pid);
+    await waitFor('new process talking', () => sup.state().recentOutput.some((l) => l.startsWith(`fake worker ${children[1]!.pid} `)));
+    expect(await ping(children[1]!, 2)).toEqual({ pong: 2, pid: children[1]!.pid });
+    expect(sup.state()).toMatchObject({ crashes: 1, lastExit: { signal: 'SIGKILL' } });
+
+    // Without ipc the child has no channel.
+    const plain = new WorkerSupervisor({ spawn: nodeScriptProcess(FAKE, [], { onChild: (c) => children.push(c) }) });
+    cleanups.push(() => plain.stop());
+    plain.start();
+    await waitFor('plain running', () => plain.state().recentOutput.some((l) => l.startsWith('fake worker')));
+    expect(children[2]!.connected).toBe(false);
+    expect(plain.state().recentOutput).toContain('token unset');
   });
 });

@@ -73,6 +73,9 @@ describe('buildbox box: /api/v1/local-worker', () => {
     expect(first.setByFlags.sort()).toEqual(['backend', 'suites']);
     expect(first.state.pid).toBeGreaterThan(0);
     expect(first.state.recentOutput.some((l) => l.includes('ready:'))).toBe(true);
+    // `running` means the worker said it consumes its queues, and the detail is what it said.
+    expect(first.state.detail).toMatch(new RegExp(`^ready: 1 slot\\(s\\), backend dry-run, .*suites ${s1}`));
+    expect(Date.parse(first.state.startedAt!)).toBeGreaterThan(Date.now() - 120_000);
     await until(async () => (await registeredWorker(box.url, `build_client_${id}`))?.suites[0] === s1);
 
     // Change backend, suites and slots: a new process, which says hello with the new settings.
@@ -137,7 +140,7 @@ describe('buildbox box: /api/v1/local-worker', () => {
     // Off: the process ends and the state says so; on again: a new one.
     const off = await call(box.url, 'PUT', { enabled: false });
     expect(off.status).toBe(200);
-    expect(off.json.state).toMatchObject({ status: 'disabled', pid: null });
+    expect(off.json.state).toMatchObject({ status: 'disabled', pid: null, startedAt: null, detail: 'turned off in the settings' });
     expect(processesMatching(`--client-id ${id}`)).toEqual([]);
     const on = await call(box.url, 'PUT', { enabled: true });
     expect(on.json.state.status).toBe('starting');
