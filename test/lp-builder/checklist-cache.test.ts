@@ -72,6 +72,24 @@ describe('ensurepresent with a URL', () => {
     expect((await t.call('ensurepresent', s.toUpperCase(), `${fs.url}/f`, '', ''))[0]).toBe(false);
   });
 
+  it('follows redirects, sending the credentials only to the host they were given for', async () => {
+    const fs = await fileServer({ '/f': b }, { redirects: { '/a': '/b', '/b': '/f', '/loop': '/loop' } });
+    expect(await t.call('ensurepresent', s, `${fs.url}/a`, 'user', 'pass')).toEqual([true, 'Download']);
+    expect(fs.requests.map((r) => [r.path, r.headers.authorization])).toEqual([
+      ['/a', 'Basic dXNlcjpwYXNz'],
+      ['/b', 'Basic dXNlcjpwYXNz'],
+      ['/f', 'Basic dXNlcjpwYXNz'],
+    ]);
+    const s2 = sha1hex(Buffer.concat([b, b]));
+    const far = await fileServer({ '/f': Buffer.concat([b, b]) });
+    const fs2 = await fileServer({}, { redirects: { '/away': `${far.url}/f` } });
+    expect(await t.call('ensurepresent', s2, `${fs2.url}/away`, 'user', 'pass')).toEqual([true, 'Download']);
+    expect(far.requests).toHaveLength(1);
+    expect(far.requests[0]!.headers.authorization).toBeUndefined();
+    const [ok, info] = await t.call('ensurepresent', sha1hex('loop'), `${fs.url}/loop`, '', '');
+    expect([ok, info]).toEqual([false, 'Error accessing Librarian: HTTP Error 302: too many redirects']);
+  });
+
   it("§11.21 a URL answering 404 gives [False, 'Error accessing Librarian: ...']", async () => {
     const fs = await fileServer({});
     const [ok, info] = await t.call('ensurepresent', s, `${fs.url}/missing`, '', '');

@@ -188,11 +188,16 @@ export interface SeenRequest {
 /** A local HTTP file server (the "librarian"): path -> bytes; records every request it sees. */
 export async function startFileServer(
   files: Record<string, string | Buffer>,
-  opts: { requireAuth?: string; hold?: Promise<void> } = {},
+  opts: { requireAuth?: string; hold?: Promise<void>; redirects?: Record<string, string> } = {},
 ): Promise<{ url: string; requests: SeenRequest[]; close(): Promise<void> }> {
   const requests: SeenRequest[] = [];
   const server: Server = createServer((req, res) => {
     requests.push({ path: req.url ?? '', headers: req.headers });
+    const to = opts.redirects?.[req.url ?? ''];
+    if (to !== undefined) {
+      res.writeHead(302, { location: to });
+      return res.end();
+    }
     if (opts.requireAuth && req.headers.authorization !== opts.requireAuth) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="librarian"' });
       return res.end('auth required');
