@@ -2,9 +2,10 @@
 // against its repository's secret (GitHub: HMAC-SHA256 of the raw body in X-Hub-Signature-256;
 // GitLab: the X-Gitlab-Token header) before anything else happens; then the packages the push
 // touched (the root's, and those in subdirectories, `<dir>/debian/changelog`) are read at the
-// pushed commit from the repository's clone URL and each is queued like a vcshook submission,
-// a package in a subdirectory with `#subdir=<dir>` on its URI. Each delivery id is remembered,
-// so a redelivered or replayed push queues nothing twice.
+// pushed commit from the repository's clone URL and queued like vcshook submissions (a package
+// in a subdirectory with `#subdir=<dir>` on its URI), all in one transaction: a push queues all
+// of its packages or none. Each delivery id is remembered, so a redelivered or replayed push
+// queues nothing twice.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Selectable } from 'kysely';
@@ -15,8 +16,7 @@ import type { AuthDeps } from '../pybit/common';
 import type { RepositoryTable } from '../../db/schema';
 import { nowText } from '../../db/time';
 import { isUniqueViolation } from '../../db/errors';
-import { checkLookups, checkSubmissionFields, processJob, type JobSubmission } from '../../domain/process-job';
-import { submissionLookups } from '../../domain/submission-lookups';
+import { processJobs, type SubmissionResult } from '../../domain/process-job';
 import { HttpError } from '../errors';
 import { GitReadError, readPushedPackages, type PushedPackage } from '../../vcs/git-read';
 import { splitSourceUri, withSubdir } from '@shared/source-subdir';
@@ -202,7 +202,6 @@ export function registerHooksApi(app: FastifyInstance, deps: AuthDeps): void {
         transport: { method: 'git', uri: withSubdir(repository, src.subdir), vcsId: src.commit },
       },
     }));
-    await precheck(subs.map((s) => s.sub));
 
     // Claim the delivery first: of two concurrent copies, only one gets past this insert.
     try {
@@ -211,18 +210,23 @@ export function registerHooksApi(app: FastifyInstance, deps: AuthDeps): void {
       if (isUniqueViolation(e)) return { ...res, duplicate: true };
       throw e;
     }
-    const queued: WebhookResponse['queued'] = [];
+    // Every package in one transaction: a push queues all of them or none.
+    let results: SubmissionResult[];
     try {
-      for (const { src, sub } of subs) {
-        const { jobIds } = await processJob(ctx, sub);
-        queued.push({ package: src.source, version: src.version, suite: sub.suite, commit: src.commit, subdir: src.subdir, jobIds });
-      }
+      results = await processJobs(ctx, subs.map((s) => s.sub));
     } catch (e) {
-      // Checked above, so only a change made meanwhile (a suite deleted, say) gets here. Let a
-      // redelivery try again; it supersedes whatever this one queued before failing.
+      // Nothing was queued: let a redelivery (of a fixed push, or once the suite exists) try again.
       await db.deleteFrom('webhook_deliveries').where('provider', '=', p.name).where('delivery_id', '=', delivery).execute();
       throw e;
     }
+    const queued: WebhookResponse['queued'] = subs.map(({ src, sub }, i) => ({
+      package: src.source,
+      version: src.version,
+      suite: sub.suite,
+      commit: src.commit,
+      subdir: src.subdir,
+      jobIds: results[i]!.jobIds,
+    }));
     const now = nowText();
     await db
       .updateTable('webhook_deliveries')
@@ -233,22 +237,6 @@ export function registerHooksApi(app: FastifyInstance, deps: AuthDeps): void {
     await db.updateTable('repositories').set({ last_delivery_at: now }).where('id', '=', repo.id).execute();
     reply.code(201);
     return { ...res, queued };
-  }
-
-  /**
-   * What processJob would refuse, checked for every package before the first is queued: a push
-   * touching several packages queues all of them or none.
-   */
-  async function precheck(subs: JobSubmission[]): Promise<void> {
-    for (const s of subs) {
-      checkSubmissionFields(s);
-      try {
-        checkLookups(s, await submissionLookups(db, s));
-      } catch (e) {
-        if (e instanceof HttpError) throw new HttpError(e.statusCode, `${e.message} (package ${s.name})`);
-        throw e;
-      }
-    }
   }
 
   // Signatures cover the exact bytes sent, so these routes read the body raw, in their own scope.
