@@ -82,6 +82,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   const dbUrl = opts.db ?? join(opts.dataDir, 'buildbox.db');
   const db = await openDatabase(dbUrl);
   let closed = false;
+  let auth: Authenticator | undefined;
   try {
     const seedResult = await seed(db, { adminPassword: opts.adminPassword, sampleData: opts.sampleData });
     const events = new EventBus();
@@ -111,7 +112,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       statuses: createStatusCache(db),
       isQueueHeld: async (queue) => (link ? isQueueHeld(link, queue) : false),
     };
-    const auth = new Authenticator(db);
+    auth = new Authenticator(db, { listen: { url: dbUrl, log } });
     const app = buildApp(ctx, auth, opts.routes);
     await app.listen({ host, port: opts.port ?? 8080 });
     const addr = app.server.address();
@@ -144,11 +145,15 @@ export async function startController(opts: ControllerOptions): Promise<Controll
         await services.stop();
         await publisher?.stop();
         await link?.stop();
+        await auth?.close();
         await db.close();
       },
     };
   } catch (e) {
-    if (!closed) await db.close();
+    if (!closed) {
+      await auth?.close();
+      await db.close();
+    }
     throw e;
   }
 }

@@ -1,8 +1,12 @@
 // Who is calling: HTTP Basic (user + password, or any user name + a token as password, for old
-// pyBit clients) or a bearer token. Successful checks are cached briefly, because scrypt is
-// deliberately slow and hooks may submit hundreds of jobs a second with the same credentials.
+// pyBit clients) or a bearer token. Checks are cached briefly, because scrypt is deliberately
+// slow and hooks may submit hundreds of jobs a second with the same credentials. A cached answer
+// is trusted only while nothing changed users or tokens since it was checked, in this process or
+// any other on the same database (see epoch.ts).
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/connect';
+import type { Logger } from '../logger';
+import { AuthChangeListener, epochReader, type EpochReader } from './epoch';
 import { hashToken, verifyPassword } from './passwords';
 
 export interface Principal {
@@ -14,11 +18,34 @@ export interface Principal {
 
 const TTL_MS = 30_000;
 
+export interface AuthenticatorOptions {
+  /**
+   * On PostgreSQL, the database URL to listen on for credential changes, so that cache hits
+   * need no round trip. Without it every cache hit reads the auth epoch.
+   */
+  listen?: { url: string; log: Logger };
+}
+
 export class Authenticator {
   private cache = new Map<string, { p: Principal | null; until: number }>();
   /** Bumped by invalidate(): a check that began before a change must not cache its answer. */
   private generation = 0;
-  constructor(private readonly db: Db) {}
+  /** The auth epoch read before the checks now cached (null until the first check). */
+  private epoch: number | null = null;
+  /** Hears of changes made through any controller or the CLI (PostgreSQL only). */
+  readonly listener: AuthChangeListener | null = null;
+  private readonly epochs: EpochReader;
+
+  constructor(
+    private readonly db: Db,
+    opts: AuthenticatorOptions = {},
+  ) {
+    this.epochs = epochReader(db);
+    if (db.dialect === 'postgres' && opts.listen) {
+      this.listener = new AuthChangeListener({ ...opts.listen, onChange: () => this.invalidate() });
+      this.listener.start();
+    }
+  }
 
   /** Forget cached results, e.g. after a password change or a token revocation. */
   invalidate(): void {
@@ -26,11 +53,30 @@ export class Authenticator {
     this.cache.clear();
   }
 
+  async close(): Promise<void> {
+    await this.listener?.stop();
+    this.epochs.close();
+  }
+
   async authenticate(authorization: string | undefined): Promise<Principal | null> {
     if (!authorization) return null;
     const key = createHash('sha256').update(authorization).digest('hex');
     const hit = this.cache.get(key);
-    if (hit && hit.until > Date.now()) return hit.p;
+    let epoch: number | undefined;
+    if (hit && hit.until > Date.now()) {
+      // A live listener would have cleared the cache on any change.
+      if (this.listener?.live()) return hit.p;
+      epoch = await this.epochs.read();
+      // Still there after the read: no invalidate() meanwhile.
+      if (epoch === this.epoch && this.cache.get(key) === hit) return hit.p;
+    }
+    // Read before the check: a change committed after this read bumps past it, so a later cache
+    // hit compares unequal even if the check itself saw the old rows.
+    epoch ??= await this.epochs.read();
+    if (epoch !== this.epoch) {
+      this.invalidate();
+      this.epoch = epoch;
+    }
     const generation = this.generation;
     const p = await this.check(authorization);
     if (generation !== this.generation) return p;

@@ -265,6 +265,44 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('jobstatus_time').on('jobstatus').columns(['time']).execute();
       },
     },
+    '0009_auth_epoch': {
+      async up(db: Kysely<any>) {
+        // A counter bumped by triggers in the same transaction as any change to users or tokens,
+        // whoever makes it (the API, the CLI, another controller, an administrator in psql).
+        // Controllers cache credential checks; they compare this before trusting the cache, so a
+        // revocation made by another process counts at once. PostgreSQL also notifies
+        // 'buildbox_auth' with the schema name, so that listening controllers need not compare.
+        await db.schema
+          .createTable('auth_epoch')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('epoch', 'integer', (c) => c.notNull())
+          .execute();
+        await db.insertInto('auth_epoch').values({ id: 1, epoch: 0 }).execute();
+        if (dialect === 'postgres') {
+          // The table's own schema, not the caller's search_path: a session without the
+          // schema on its path (psql, a maintenance script) must still bump the right counter.
+          await sql`CREATE FUNCTION buildbox_auth_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('UPDATE %I.auth_epoch SET epoch = epoch + 1 WHERE id = 1', TG_TABLE_SCHEMA);
+  PERFORM pg_notify('buildbox_auth', TG_TABLE_SCHEMA);
+  RETURN NULL;
+END
+$$`.execute(db);
+          // A new user counts too: a login tried before the account existed was cached as refused.
+          await sql`CREATE TRIGGER users_auth_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON users
+            FOR EACH STATEMENT EXECUTE PROCEDURE buildbox_auth_changed()`.execute(db);
+          // New tokens do not: nobody can have tried an unguessable secret before it existed.
+          await sql`CREATE TRIGGER tokens_auth_epoch AFTER UPDATE OR DELETE OR TRUNCATE ON tokens
+            FOR EACH STATEMENT EXECUTE PROCEDURE buildbox_auth_changed()`.execute(db);
+        } else {
+          for (const [table, event] of [['users', 'INSERT'], ['users', 'UPDATE'], ['users', 'DELETE'], ['tokens', 'UPDATE'], ['tokens', 'DELETE']] as const) {
+            await sql
+              .raw(`CREATE TRIGGER ${table}_${event.toLowerCase()}_auth_epoch AFTER ${event} ON ${table} BEGIN UPDATE auth_epoch SET epoch = epoch + 1 WHERE id = 1; END`)
+              .execute(db);
+          }
+        }
+      },
+    },
   };
 }
 

@@ -183,6 +183,11 @@ export interface RepositoryTable {
   created_at: string;
   last_delivery_at: string | null;
 }
+/** One row (id 1): bumped by triggers on every change to users or tokens (migration 0009). */
+export interface AuthEpochTable {
+  id: number;
+  epoch: number;
+}
 export interface WebhookDeliveryTable {
   provider: string;
   delivery_id: string;
@@ -220,6 +225,7 @@ export interface Database {
   source_files: SourceFileTable;
   repositories: RepositoryTable;
   webhook_deliveries: WebhookDeliveryTable;
+  auth_epoch: AuthEpochTable;
 }
 
 export type LookupTable = 'arch' | 'buildclients' | 'distribution' | 'format' | 'status' | 'suite' | 'buildenv';
