@@ -267,61 +267,105 @@ async function noopThroughput(scope: Scope, n: number, workers: number): Promise
   return { jobsPerSecond: ((n - 1) / (last - first)) * 1000, finals };
 }
 
-// ---- (b) build overhead ----
+// ---- (b) build overhead, (b') hello with sbuild ----
 
-async function buildOverhead(scope: Scope, runs: number): Promise<{ system: number[]; direct: number[]; finals: Map<string, number> }> {
-  const served = scope.tempDir('buildbox-bench-src-');
-  const name = `bbbench-${uniqueName('o').toLowerCase().replace(/_/g, '-')}`;
-  const pkg = makeSourcePackage(join(served, 'dsc'), { name, variant: 'ok' });
-  const server = await serveDirectory(served);
-  scope.onCleanup(() => server.close());
-  const dscUrl = `${server.url}/dsc/${name}_${pkg.version}.dsc`;
-
-  const farm = await startFarm(scope);
-  const w = startWorker(scope, farm, ['--backend', 'dpkg']);
-  await waitUntil('the dpkg worker to consume', async () => {
+/** A worker with `backend` (and `extra` flags) on the farm, once it consumes the farm's build queue. */
+async function consumingWorker(scope: Scope, farm: Farm, backend: string, extra: string[] = []): Promise<WorkerProc> {
+  const w = startWorker(scope, farm, ['--backend', backend, ...extra]);
+  await waitUntil(`the ${backend} worker to consume`, async () => {
     checkAlive([w]);
     return (await queueState(farm.queue)).consumers > 0;
   }, 30_000, 100);
+  return w;
+}
 
+interface Overhead {
+  /** submit → final status, ms, of each timed run. */
+  system: number[];
+  /** The same build by hand, ms, of each timed run. */
+  direct: number[];
+  finals: Map<string, number>;
+}
+
+/** How one side of the comparison builds: the worker's backend, and the same build by hand. */
+interface OverheadBackend {
+  backend: 'dpkg' | 'sbuild';
+  /** More worker flags, given the farm's suite (made before the worker starts). */
+  workerArgs?(suite: string): string[];
+  leaseSeconds?: number;
+  /** One untimed run of each side first. */
+  warmUp: boolean;
+  /** How long a system build may take, and how often its end is looked for. */
+  timeoutMs: number;
+  pollMs: number;
+  /** Copies the source package into `dir` (not timed). */
+  copySource(dir: string): void;
+  /** Builds the copy in `dir` by hand (timed). */
+  buildByHand(dir: string): void;
+}
+
+/**
+ * The package at `pkg.uri` built `runs` times through the whole system (POST /job/vcshook → final
+ * status, one worker with `b.backend`) and by hand, the two sides alternating so that drift in
+ * the machine's load hits both.
+ */
+async function buildOverhead(scope: Scope, runs: number, pkg: { name: string; version: string; uri: string }, b: OverheadBackend): Promise<Overhead> {
+  const farm = await startFarm(scope, { leaseSeconds: b.leaseSeconds });
+  const w = await consumingWorker(scope, farm, b.backend, b.workerArgs?.(farm.suite));
   const system: number[] = [];
   const direct: number[] = [];
   const finals = new Map<string, number>();
-  const scratch = scope.tempDir('buildbox-bench-direct-');
-  // Alternate the two sides (after one warm-up of each) so that drift in the machine's load hits both.
-  for (let i = -1; i < runs; i++) {
+  const scratch = scope.tempDir(`buildbox-bench-${b.backend}-direct-`);
+  for (let i = b.warmUp ? -1 : 0; i < runs; i++) {
     const t0 = performance.now();
-    const id = await farm.submit({ package: name, package_version: pkg.version, method: 'dsc', uri: dscUrl, vcs_id: '' });
-    await waitUntil(`job ${id} to finish`, () => {
+    const id = await farm.submit({ package: pkg.name, package_version: pkg.version, method: 'dsc', uri: pkg.uri, vcs_id: '' });
+    await waitUntil(`job ${id} (${pkg.name}) to finish`, () => {
       checkAlive([w]);
       return farm.finished.has(id);
-    }, 300_000, 2);
+    }, b.timeoutMs, b.pollMs);
     const f = farm.finished.get(id)!;
     if (i >= 0) {
       system.push(f.at - t0);
       finals.set(f.status, (finals.get(f.status) ?? 0) + 1);
     }
 
-    // Directly: what a developer does with the same .dsc — unpack it and run dpkg-buildpackage
-    // with the arguments and DEB_BUILD_OPTIONS the dpkg backend uses for a master job (the copy
-    // of the .dsc and its tarball into a fresh directory is not timed).
     const dir = join(scratch, `run${i + 1}`);
     mkdirSync(dir, { recursive: true });
-    cpSync(pkg.dir, dir, { recursive: true, filter: (src) => !src.includes('/tree') });
+    b.copySource(dir);
     const t1 = performance.now();
-    execFileSync('dpkg-source', ['-x', `${name}_${pkg.version}.dsc`, 'src'], { cwd: dir, stdio: 'pipe', env: { ...process.env, LC_ALL: 'C.UTF-8' } });
-    execFileSync('dpkg-buildpackage', dpkgBuildpackageArgs({ archIndep: true }), {
-      cwd: join(dir, 'src'),
-      stdio: 'pipe',
-      env: { ...process.env, LC_ALL: 'C.UTF-8', DEB_BUILD_OPTIONS: debBuildOptions({ debugSymbols: false }) },
-    });
+    b.buildByHand(dir);
     if (i >= 0) direct.push(performance.now() - t1);
     rmSync(dir, { recursive: true, force: true });
   }
   return { system, direct, finals };
 }
 
-// ---- (b') hello through the system with sbuild vs bare sbuild ----
+/** A generated package (make-package.ts, variant ok) with the dpkg backend vs dpkg-source -x + dpkg-buildpackage. */
+async function dpkgOverhead(scope: Scope, runs: number): Promise<Overhead> {
+  const served = scope.tempDir('buildbox-bench-src-');
+  const name = `bbbench-${uniqueName('o').toLowerCase().replace(/_/g, '-')}`;
+  const pkg = makeSourcePackage(join(served, 'dsc'), { name, variant: 'ok' });
+  const server = await serveDirectory(served);
+  scope.onCleanup(() => server.close());
+  const env = { ...process.env, LC_ALL: 'C.UTF-8' };
+  return buildOverhead(scope, runs, { name, version: pkg.version, uri: `${server.url}/dsc/${name}_${pkg.version}.dsc` }, {
+    backend: 'dpkg',
+    warmUp: true,
+    timeoutMs: 300_000,
+    pollMs: 2,
+    copySource: (dir) => cpSync(pkg.dir, dir, { recursive: true, filter: (src) => !src.includes('/tree') }),
+    // What a developer does with the same .dsc: unpack it and run dpkg-buildpackage with the
+    // arguments and DEB_BUILD_OPTIONS the dpkg backend uses for a master job.
+    buildByHand(dir) {
+      execFileSync('dpkg-source', ['-x', `${name}_${pkg.version}.dsc`, 'src'], { cwd: dir, stdio: 'pipe', env });
+      execFileSync('dpkg-buildpackage', dpkgBuildpackageArgs({ archIndep: true }), {
+        cwd: join(dir, 'src'),
+        stdio: 'pipe',
+        env: { ...env, DEB_BUILD_OPTIONS: debBuildOptions({ debugSymbols: false }) },
+      });
+    },
+  });
+}
 
 const SBUILD_SUITE = 'bookworm';
 
@@ -352,57 +396,43 @@ function aptGetSource(dir: string, pkg: string): string {
   return dsc;
 }
 
-async function sbuildOverhead(scope: Scope, runs: number, chroots: string): Promise<{ system: number[]; direct: number[]; finals: Map<string, number>; version: string }> {
+/** Debian's hello with the sbuild backend vs the sbuild command line the backend runs, bare. */
+async function sbuildOverhead(scope: Scope, runs: number, chroots: string): Promise<Overhead & { version: string }> {
   const tarball = findChroot(chroots, { suite: SBUILD_SUITE, arch: HOST_ARCH })!.path;
   const served = scope.tempDir('buildbox-bench-hello-');
   const dscName = aptGetSource(served, 'hello');
   const version = /^Version: (\S+)$/m.exec(readFileSync(join(served, dscName), 'utf8'))?.[1] ?? '';
   const server = await serveDirectory(served);
   scope.onCleanup(() => server.close());
-
-  const farm = await startFarm(scope, { leaseSeconds: 300 });
-  // The farm's suite is unique to the run; a symlink named for it selects the bookworm tarball.
-  const myChroots = scope.tempDir('buildbox-bench-chroots-');
-  symlinkSync(tarball, join(myChroots, tarballFileName(farm.suite, HOST_ARCH)));
-  const w = startWorker(scope, farm, ['--backend', 'sbuild', '--chroots', myChroots]);
-  await waitUntil('the sbuild worker to consume', async () => {
-    checkAlive([w]);
-    return (await queueState(farm.queue)).consumers > 0;
-  }, 30_000, 100);
-
-  const system: number[] = [];
-  const direct: number[] = [];
-  const finals = new Map<string, number>();
-  const scratch = scope.tempDir('buildbox-bench-sbuild-direct-');
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    const id = await farm.submit({ package: 'hello', package_version: version, method: 'dsc', uri: `${server.url}/${dscName}`, vcs_id: '' });
-    await waitUntil(`job ${id} (hello) to finish`, () => {
-      checkAlive([w]);
-      return farm.finished.has(id);
-    }, 1_800_000, 20);
-    const f = farm.finished.get(id)!;
-    system.push(f.at - t0);
-    finals.set(f.status, (finals.get(f.status) ?? 0) + 1);
-
-    // Bare: the sbuild command line the backend runs for a master job, on a local copy of the source.
-    const dir = join(scratch, `run${i}`);
-    const build = join(dir, 'build');
-    mkdirSync(build, { recursive: true });
-    for (const file of readdirSync(served)) if (file.startsWith('hello_')) cpSync(join(served, file), join(dir, file));
-    const spec = { workdir: build, dsc: join(dir, dscName), arch: HOST_ARCH, suite: SBUILD_SUITE, archIndep: true, chrootTarball: tarball };
-    const t1 = performance.now();
-    execFileSync('sbuild', sbuildArgs(spec as Parameters<typeof sbuildArgs>[0]), {
-      cwd: build,
-      stdio: 'pipe',
-      maxBuffer: 256 * 1024 * 1024,
-      env: { ...process.env, LC_ALL: 'C.UTF-8', DEB_BUILD_OPTIONS: debBuildOptions({ debugSymbols: false }) },
-    });
-    direct.push(performance.now() - t1);
-    if (!readdirSync(build).some((f) => f.endsWith('.changes'))) throw new Error('bare sbuild produced no .changes');
-    rmSync(dir, { recursive: true, force: true });
-  }
-  return { system, direct, finals, version };
+  const r = await buildOverhead(scope, runs, { name: 'hello', version, uri: `${server.url}/${dscName}` }, {
+    backend: 'sbuild',
+    leaseSeconds: 300,
+    // The farm's suite is unique to the run; a symlink named for it selects the bookworm tarball.
+    workerArgs(suite) {
+      const myChroots = scope.tempDir('buildbox-bench-chroots-');
+      symlinkSync(tarball, join(myChroots, tarballFileName(suite, HOST_ARCH)));
+      return ['--chroots', myChroots];
+    },
+    warmUp: false,
+    timeoutMs: 1_800_000,
+    pollMs: 20,
+    copySource(dir) {
+      mkdirSync(join(dir, 'build'));
+      for (const file of readdirSync(served)) if (file.startsWith('hello_')) cpSync(join(served, file), join(dir, file));
+    },
+    buildByHand(dir) {
+      const build = join(dir, 'build');
+      const spec = { workdir: build, dsc: join(dir, dscName), arch: HOST_ARCH, suite: SBUILD_SUITE, archIndep: true, chrootTarball: tarball };
+      execFileSync('sbuild', sbuildArgs(spec as Parameters<typeof sbuildArgs>[0]), {
+        cwd: build,
+        stdio: 'pipe',
+        maxBuffer: 256 * 1024 * 1024,
+        env: { ...process.env, LC_ALL: 'C.UTF-8', DEB_BUILD_OPTIONS: debBuildOptions({ debugSymbols: false }) },
+      });
+      if (!readdirSync(build).some((f) => f.endsWith('.changes'))) throw new Error('bare sbuild produced no .changes');
+    },
+  });
+  return { ...r, version };
 }
 
 // ---- (c) cancel latency ----
@@ -416,11 +446,7 @@ async function cancelLatency(scope: Scope, n: number): Promise<{ latencies: numb
   const heartbeatMs = Math.min(10_000, (leaseSeconds * 1000) / 3);
   const farm = await startFarm(scope, { leaseSeconds });
   // The kill timings a user gets (no --kill-timeout-seconds).
-  const w = startWorker(scope, farm, ['--backend', 'dpkg']);
-  await waitUntil('the dpkg worker to consume', async () => {
-    checkAlive([w]);
-    return (await queueState(farm.queue)).consumers > 0;
-  }, 30_000, 100);
+  const w = await consumingWorker(scope, farm, 'dpkg');
 
   const latencies: number[] = [];
   let leftovers = 0;
@@ -483,7 +509,7 @@ export async function workersSection(scope: Scope, opts: WorkersBenchOptions): P
 
   // (b)
   try {
-    const r = await buildOverhead(scope, opts.buildRuns);
+    const r = await dpkgOverhead(scope, opts.buildRuns);
     const sys = median(r.system);
     const dir = median(r.direct);
     rows.push({ figure: `dpkg-source -x + dpkg-buildpackage, median of ${r.direct.length}`, value: dir, unit: 'ms', floor: null, goal: { kind: 'none' } });

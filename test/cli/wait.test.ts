@@ -2,39 +2,23 @@
 // the log streams to stdout, a progress line goes to stderr, and the exit status says whether
 // every job succeeded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildQueueName } from '../../src-shared/pybit-models';
 import { uniqueName } from '../helpers/db';
-import { HOST_ARCH, tempDirs } from '../worker/helpers';
-import { Broker, startWorker, stopAll } from '../worker-e2e/harness';
-import { TestController } from '../worker-e2e/controller-harness';
-import { SourceServer } from '../worker-e2e/sources';
+import { startWorkerFarm, type WorkerFarm } from '../helpers/worker-farm';
+import type { SourceServer } from '../worker-e2e/sources';
 import { cli, userToken } from './helpers';
 
-const dirs = tempDirs();
-let ctl: TestController;
+let farm: WorkerFarm;
 let sources: SourceServer;
-let broker: Broker;
 let env: NodeJS.ProcessEnv;
 const suite = uniqueName('cliwait').replace(/_/g, '-');
 
 beforeAll(async () => {
-  ctl = await TestController.start();
-  await ctl.addTarget(suite, HOST_ARCH);
-  broker = await Broker.connect();
-  sources = await SourceServer.start(dirs.make('bb-cliwait-src-'));
-  env = { BUILDBOX_URL: ctl.url, BUILDBOX_TOKEN: await userToken(ctl.c) };
-  const worker = startWorker({ clientId: uniqueName('w'), suite, arch: HOST_ARCH, buildroot: dirs.make('bb-cliwait-root-'), controller: ctl.url, token: ctl.workerToken });
-  await worker.waitFor(/ready:/);
+  farm = await startWorkerFarm({ label: 'cliwait', suite });
+  sources = farm.sources;
+  env = { BUILDBOX_URL: farm.ctl.url, BUILDBOX_TOKEN: await userToken(farm.ctl.c) };
 });
 
-afterAll(async () => {
-  await stopAll();
-  await ctl?.close();
-  await broker?.deleteQueue(buildQueueName('Debian', HOST_ARCH, suite, 'deb'));
-  await broker?.close();
-  await sources?.close();
-  dirs.cleanup();
-});
+afterAll(() => farm?.close());
 
 describe('buildbox submit --wait', () => {
   it('follows a build to Done, streaming its log, and exits 0', async () => {

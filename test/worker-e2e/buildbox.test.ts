@@ -3,55 +3,33 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactInfo } from '../../src-shared/worker-api';
-import { buildQueueName } from '../../src-shared/pybit-models';
-import { uniqueName } from '../helpers/db';
-import { HOST_ARCH, processesMatching, tempDirs } from '../worker/helpers';
-import { Broker, startWorker, stopAll, until, type Proc } from './harness';
-import { TestController } from './controller-harness';
+import { startWorkerFarm, type WorkerFarm } from '../helpers/worker-farm';
+import { HOST_ARCH, processesMatching } from '../worker/helpers';
+import { until } from './harness';
+import type { TestController } from './controller-harness';
 import { SourceServer } from './sources';
 
-const dirs = tempDirs();
+let farm: WorkerFarm;
 let ctl: TestController;
 let sources: SourceServer;
-let worker: Proc;
-let broker: Broker;
-const suite = uniqueName('bbox');
-const clientId = uniqueName('w');
-const FINAL = ['Done', 'Failed', 'Cancelled', 'Uploaded'];
+let suite: string;
+let clientId: string;
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-async function waitFinal(id: number, also: string[] = []) {
-  await until(async () => {
-    const j = await ctl.job(id);
-    return FINAL.includes(j.status) || also.includes(j.status);
-  }, 200);
-  return ctl.job(id);
-}
-
 beforeAll(async () => {
-  ctl = await TestController.start();
-  await ctl.addTarget(suite, HOST_ARCH);
-  broker = await Broker.connect();
-  sources = await SourceServer.start(dirs.make('bb-e2e-src-'));
-  worker = startWorker({ clientId, suite, arch: HOST_ARCH, buildroot: dirs.make('bb-e2e-root-'), controller: ctl.url, token: ctl.workerToken });
-  await worker.waitFor(/ready:/);
+  farm = await startWorkerFarm({ label: 'bbox' });
+  ({ ctl, sources, suite } = farm);
+  clientId = farm.workers[0]!.clientId;
 });
 
-afterAll(async () => {
-  await stopAll();
-  await ctl?.close();
-  await broker?.deleteQueue(buildQueueName('Debian', HOST_ARCH, suite, 'deb'));
-  await broker?.close();
-  await sources?.close();
-  dirs.cleanup();
-});
+afterAll(() => farm?.close());
 
 describe('worker with a Buildbox controller', () => {
   it('builds a git source to Done, streams the log and uploads artifacts whose SHA-256 match the .changes', async () => {
     const g = sources.git({ name: 'bbe2e-ok', variant: 'ok' });
     const id = await ctl.submit({ ...g, method: 'git', uri: g.uri, vcsId: g.commit, suite, arch: HOST_ARCH });
-    const j = await waitFinal(id);
+    const j = await ctl.waitFinal(id);
     expect(j.status).toBe('Done');
     expect(j.result).toBe('OK');
     expect(j.client).toBe(`build_client_${clientId}`);
@@ -84,14 +62,14 @@ describe('worker with a Buildbox controller', () => {
   it('builds a .dsc URL source to Done', async () => {
     const d = sources.dsc({ name: 'bbe2e-dsc', variant: 'ok' });
     const id = await ctl.submit({ ...d, method: 'dsc', uri: d.uri, suite, arch: HOST_ARCH });
-    const j = await waitFinal(id);
+    const j = await ctl.waitFinal(id);
     expect([j.status, j.result]).toEqual(['Done', 'OK']);
   });
 
   it('a failing package ends Failed with PACKAGEFAIL', async () => {
     const g = sources.git({ name: 'bbe2e-fail', variant: 'fail' });
     const id = await ctl.submit({ ...g, method: 'git', uri: g.uri, vcsId: g.commit, suite, arch: HOST_ARCH });
-    const j = await waitFinal(id);
+    const j = await ctl.waitFinal(id);
     expect([j.status, j.result]).toEqual(['Failed', 'PACKAGEFAIL']);
     const log = (await ctl.bytes(`/api/v1/jobs/${id}/log?offset=0&length=10000000`)).toString();
     expect(log).toContain(`failing on purpose ${g.marker}`);
@@ -107,7 +85,7 @@ describe('worker with a Buildbox controller', () => {
     expect(blocked.result).toBe('DEPFAIL');
     expect(blocked.details).toContain(dep);
     SourceServer.dropBuildDepends(g);
-    const j = await waitFinal(id);
+    const j = await ctl.waitFinal(id);
     expect([j.status, j.result]).toEqual(['Done', 'OK']);
     expect(j.history.filter((s) => s === 'Blocked').length).toBeGreaterThanOrEqual(1);
   });
@@ -118,13 +96,13 @@ describe('worker with a Buildbox controller', () => {
     await until(() => processesMatching(g.marker).length > 0);
     const r = await ctl.call('GET', `/job/${id}/cancel`);
     expect(r.status).toBe(202);
-    const j = await waitFinal(id);
+    const j = await ctl.waitFinal(id);
     expect(j.status).toBe('Cancelled');
     expect(j.result).toBe('ABORTED');
     await until(() => processesMatching(g.marker).length === 0);
 
     const ok = sources.git({ name: 'bbe2e-after-cancel', variant: 'ok' });
     const next = await ctl.submit({ ...ok, method: 'git', uri: ok.uri, vcsId: ok.commit, suite, arch: HOST_ARCH });
-    expect((await waitFinal(next)).status).toBe('Done');
+    expect((await ctl.waitFinal(next)).status).toBe('Done');
   });
 });

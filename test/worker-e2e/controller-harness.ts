@@ -1,7 +1,7 @@
 // A real Buildbox controller for the worker end-to-end tests: its own SQLite file, port 0, real
 // RabbitMQ, short leases and retry back-off, a worker token, and helpers to submit jobs through
 // the pyBit routes and read their state from the database.
-import { startController, type Controller } from '../../src-main/controller/controller';
+import { startController, type Controller, type ControllerOptions } from '../../src-main/controller/controller';
 import { hashToken, newToken } from '../../src-main/controller/auth/passwords';
 import { nowText } from '../../src-main/controller/db/time';
 import { AMQP_TEST_URL, tempDir } from '../helpers/db';
@@ -18,6 +18,12 @@ export interface JobState {
   history: string[];
 }
 
+/** The statuses a job does not leave. */
+export const FINAL_STATUSES = ['Done', 'Failed', 'Cancelled', 'Uploaded'];
+
+/** Controller options a test may set over the defaults below (a `dataDir` given is the caller's to remove). */
+export type ControllerOverrides = Partial<ControllerOptions>;
+
 export class TestController {
   private constructor(
     readonly c: Controller,
@@ -25,20 +31,27 @@ export class TestController {
     private readonly cleanup: () => void,
   ) {}
 
-  static async start(opts: { leaseSeconds?: number } = {}): Promise<TestController> {
-    const t = tempDir('bb-e2e-ctl-');
-    const c = await startController({
-      dataDir: t.dir,
-      amqp: AMQP_TEST_URL,
-      port: 0,
-      adminPassword: ADMIN.password,
-      leaseSeconds: opts.leaseSeconds ?? 30,
-      retryBaseSeconds: 1,
-      retryMaxSeconds: 2,
-      sweepIntervalMs: 250,
-      logLevel: 'silent',
-      publisher: { pollMs: 200, retryBaseMs: 200 },
-    });
+  static async start(opts: { leaseSeconds?: number; controller?: ControllerOverrides } = {}): Promise<TestController> {
+    const t = opts.controller?.dataDir ? { dir: opts.controller.dataDir, cleanup: () => {} } : tempDir('bb-e2e-ctl-');
+    let c: Controller;
+    try {
+      c = await startController({
+        dataDir: t.dir,
+        amqp: AMQP_TEST_URL,
+        port: 0,
+        adminPassword: ADMIN.password,
+        leaseSeconds: opts.leaseSeconds ?? 30,
+        retryBaseSeconds: 1,
+        retryMaxSeconds: 2,
+        sweepIntervalMs: 250,
+        logLevel: 'silent',
+        publisher: { pollMs: 200, retryBaseMs: 200 },
+        ...opts.controller,
+      });
+    } catch (e) {
+      t.cleanup();
+      throw e;
+    }
     const token = newToken();
     await c.ctx.db.kysely.insertInto('tokens').values({ user_id: null, name: 'e2e worker', kind: 'worker', token_hash: hashToken(token), created_at: nowText(), revoked_at: null }).execute();
     return new TestController(c, token, t.cleanup);
@@ -48,16 +61,22 @@ export class TestController {
     return this.c.url;
   }
 
-  async call(method: string, path: string, form?: Record<string, string>): Promise<{ status: number; text: string }> {
-    const r = await fetch(this.url + path, {
+  /** An admin request (form body when given), the response as fetch gives it. */
+  request(method: string, path: string, form?: Record<string, string>): Promise<Response> {
+    return fetch(this.url + path, {
       method,
       headers: { authorization: basic, ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
       body: form ? new URLSearchParams(form).toString() : undefined,
     });
+  }
+
+  async call(method: string, path: string, form?: Record<string, string>): Promise<{ status: number; text: string }> {
+    const r = await this.request(method, path, form);
     return { status: r.status, text: await r.text() };
   }
 
-  private async ok(method: string, path: string, form?: Record<string, string>): Promise<string> {
+  /** An admin request that must answer 2xx; returns the body. */
+  async ok(method: string, path: string, form?: Record<string, string>): Promise<string> {
     const r = await this.call(method, path, form);
     if (r.status >= 300) throw new Error(`${method} ${path}: HTTP ${r.status}: ${r.text}`);
     return r.text;
@@ -119,6 +138,15 @@ export class TestController {
       .orderBy('js.id')
       .execute();
     return { id: j.id, status: j.status, result: j.result, details: j.result_details, client: j.client, history: h.map((r) => r.name) };
+  }
+
+  /** Polls every `intervalMs` until the job is final (or in one of `also`); returns its state. */
+  async waitFinal(id: number, opts: { also?: string[]; intervalMs?: number } = {}): Promise<JobState> {
+    for (;;) {
+      const j = await this.job(id);
+      if (FINAL_STATUSES.includes(j.status) || opts.also?.includes(j.status)) return j;
+      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
+    }
   }
 
   async json<T>(path: string): Promise<T> {

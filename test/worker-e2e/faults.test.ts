@@ -2,53 +2,18 @@
 // every worker connection mid-run. No job may be lost, stuck in Building, or finished twice.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildQueueName } from '../../src-shared/pybit-models';
-import { uniqueName } from '../helpers/db';
-import { HOST_ARCH, processesMatching, tempDirs } from '../worker/helpers';
-import { Broker, startWorker, stopAll, until, type Proc } from './harness';
-import { TestController } from './controller-harness';
-import { SourceServer } from './sources';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startWorkerFarm } from '../helpers/worker-farm';
+import { HOST_ARCH, processesMatching } from '../worker/helpers';
+import { until, type Proc } from './harness';
+import { FINAL_STATUSES as FINAL } from './controller-harness';
 
-const dirs = tempDirs();
-let sources: SourceServer;
-let broker: Broker;
-const queues: string[] = [];
 const markers: string[] = [];
-const FINAL = ['Done', 'Failed', 'Cancelled', 'Uploaded'];
 
-beforeAll(async () => {
-  broker = await Broker.connect();
-  sources = await SourceServer.start(dirs.make('bb-e2e-src-'));
-});
-
-afterEach(async () => {
-  await stopAll();
+afterEach(() => {
   // Builds orphaned by a SIGKILLed worker keep running in their own process groups.
   for (const m of markers.splice(0)) for (const p of processesMatching(m)) process.kill(p.pid, 'SIGKILL');
 });
-
-afterAll(async () => {
-  for (const q of queues) await broker.deleteQueue(q);
-  await broker.close();
-  await sources.close();
-  dirs.cleanup();
-});
-
-async function setup(leaseSeconds: number, workers: number) {
-  const suite = uniqueName('bbfault');
-  queues.push(buildQueueName('Debian', HOST_ARCH, suite, 'deb'));
-  const ctl = await TestController.start({ leaseSeconds });
-  await ctl.addTarget(suite, HOST_ARCH);
-  const procs: Array<{ proc: Proc; name: string }> = [];
-  for (let i = 0; i < workers; i++) {
-    const clientId = uniqueName(`f${i}`);
-    const proc = startWorker({ clientId, suite, arch: HOST_ARCH, buildroot: dirs.make('bb-e2e-root-'), controller: ctl.url, token: ctl.workerToken });
-    procs.push({ proc, name: `build_client_${clientId}` });
-  }
-  for (const p of procs) await p.proc.waitFor(/ready:/);
-  return { ctl, suite, procs };
-}
 
 /** Broker-side connection ids of the given workers (named `buildbox-worker <client name>`). */
 // rabbitmqctl runs asynchronously: the controller lives in this process and must keep answering
@@ -65,7 +30,8 @@ async function workerConnections(names: string[]): Promise<string[]> {
 
 describe('faults', () => {
   it('kill -9 of a worker mid-build: the job is built by the other worker once the lease expires', async () => {
-    const { ctl, suite, procs } = await setup(3, 2);
+    const farm = await startWorkerFarm({ label: 'bbfault', leaseSeconds: 3, workers: 2, clientPrefix: 'f' });
+    const { ctl, sources, suite, workers: procs } = farm;
     try {
       // A unique duration, so that the test can find (and finally kill) this build's sleep alone.
       const slow = (4 + Math.floor(Math.random() * 1e6) / 1e7).toFixed(7);
@@ -79,20 +45,20 @@ describe('faults', () => {
       victim.proc.child.kill('SIGKILL');
       await victim.proc.exited;
 
-      await until(async () => FINAL.includes((await ctl.job(id)).status), 200);
-      const j = await ctl.job(id);
+      const j = await ctl.waitFinal(id);
       expect(j.status).toBe('Done');
       expect(j.client).toBe(survivor.name);
       // Building twice (first worker, then the second), one final status.
       expect(j.history.filter((s) => s === 'Building').length).toBe(2);
       expect(j.history.filter((s) => FINAL.includes(s))).toEqual(['Done']);
     } finally {
-      await ctl.close();
+      await farm.close();
     }
   });
 
   it('rabbitmqctl close_connection mid-run: every job reaches a final state exactly once', async () => {
-    const { ctl, suite, procs } = await setup(5, 2);
+    const farm = await startWorkerFarm({ label: 'bbfault', leaseSeconds: 5, workers: 2, clientPrefix: 'f' });
+    const { ctl, sources, suite, workers: procs } = farm;
     try {
       const ids: number[] = [];
       for (let i = 0; i < 6; i++) {
@@ -118,7 +84,7 @@ describe('faults', () => {
       // Both workers are still alive and connected.
       for (const p of procs) expect(p.proc.child.exitCode).toBe(null);
     } finally {
-      await ctl.close();
+      await farm.close();
     }
   });
 });

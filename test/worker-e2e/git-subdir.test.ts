@@ -9,26 +9,23 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactInfo } from '../../src-shared/worker-api';
-import { buildQueueName } from '../../src-shared/pybit-models';
 import { request } from '../helpers/controller';
 import { uniqueName } from '../helpers/db';
+import { startWorkerFarm, type WorkerFarm } from '../helpers/worker-farm';
 import { userToken } from '../cli/helpers';
 import { hasCommand } from '../hooks/helpers';
 import { writeSourceTree } from '../fixtures/make-package';
 import { serveDirectory, type StaticServer } from '../fixtures/static-server';
 import { HOST_ARCH, tempDirs } from '../worker/helpers';
-import { Broker, startWorker, stopAll, until, type Proc } from './harness';
-import { TestController } from './controller-harness';
+import type { TestController } from './controller-harness';
 
 const dirs = tempDirs();
+let farm: WorkerFarm;
 let ctl: TestController;
 let served: StaticServer;
-let worker: Proc;
-let broker: Broker;
 let token: string;
 let mono: { uri: string; commit: string; bare: string };
-const suite = uniqueName('bbsub');
-const FINAL = ['Done', 'Failed', 'Cancelled', 'Uploaded'];
+let suite: string;
 
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', args, {
@@ -39,18 +36,12 @@ const git = (cwd: string, ...args: string[]) =>
     .toString()
     .trim();
 
-async function waitFinal(id: number) {
-  await until(async () => FINAL.includes((await ctl.job(id)).status), 200);
-  return ctl.job(id);
-}
-
 const log = async (id: number) => (await ctl.bytes(`/api/v1/jobs/${id}/log?offset=0&length=10000000`)).toString();
 
 beforeAll(async () => {
-  ctl = await TestController.start();
-  await ctl.addTarget(suite, HOST_ARCH);
+  farm = await startWorkerFarm({ label: 'bbsub' });
+  ({ ctl, suite } = farm);
   token = await userToken(ctl.c);
-  broker = await Broker.connect();
 
   // One repository, no package at its root: pkgs/bbsub-a-1.0, pkgs/group/bbsub-b-2.0, and a
   // symbolic link that points out of the repository.
@@ -71,16 +62,10 @@ beforeAll(async () => {
   git(bare, 'update-server-info');
   served = await serveDirectory(join(root, 'served'));
   mono = { uri: `${served.url}/mono.git`, commit, bare };
-
-  worker = startWorker({ clientId: uniqueName('w'), suite, arch: HOST_ARCH, buildroot: dirs.make('bb-sub-root-'), controller: ctl.url, token: ctl.workerToken });
-  await worker.waitFor(/ready:/);
 });
 
 afterAll(async () => {
-  await stopAll();
-  await ctl?.close();
-  await broker?.deleteQueue(buildQueueName('Debian', HOST_ARCH, suite, 'deb'));
-  await broker?.close();
+  await farm?.close();
   await served?.close();
   dirs.cleanup();
 });
@@ -112,7 +97,7 @@ describe('packages in subdirectories of a git repository', () => {
     for (const q of answer.queued) {
       expect(q.jobIds).toHaveLength(1);
       const id = q.jobIds[0]!;
-      const j = await waitFinal(id);
+      const j = await ctl.waitFinal(id);
       expect([j.status, j.result], await log(id)).toEqual(['Done', 'OK']);
       const detail = await ctl.json<{ transport: { uri: string; vcsId: string } }>(`/api/v1/jobs/${id}`);
       expect(detail.transport).toMatchObject({ uri: `${mono.uri}#subdir=${q.subdir}`, vcsId: mono.commit });
@@ -131,12 +116,12 @@ describe('packages in subdirectories of a git repository', () => {
 
   it('a directory the commit lacks, or one a symbolic link leads out of the repository, fails the job saying so', async () => {
     const missing = await ctl.submit({ name: 'bbsub-a', version: '1.0', method: 'git', uri: `${mono.uri}#subdir=pkgs/nothing-here`, vcsId: mono.commit, suite, arch: HOST_ARCH });
-    let j = await waitFinal(missing);
+    let j = await ctl.waitFinal(missing);
     expect(j.status).toBe('Failed');
     expect(await log(missing)).toContain(`the repository has no directory pkgs/nothing-here at ${mono.commit}`);
 
     const escape = await ctl.submit({ name: 'bbsub-a', version: '1.0', method: 'git', uri: `${mono.uri}#subdir=escape`, vcsId: mono.commit, suite, arch: HOST_ARCH });
-    j = await waitFinal(escape);
+    j = await ctl.waitFinal(escape);
     expect(j.status).toBe('Failed');
     const text = await log(escape);
     expect(text).toContain('escape leads outside the repository');
@@ -187,10 +172,10 @@ describe.skipIf(!HAVE_SVN)('packages in subdirectories of an svn repository', ()
     execFileSync('svn', ['import', '-q', '-m', 'packages', src, url]);
 
     const byPath = await ctl.submit({ name: 'bbsub-svn', version: '3.0', method: 'svn', uri: `${url}/trunk/pkgs/bbsub-svn-3.0`, vcsId: '1', suite, arch: HOST_ARCH });
-    let j = await waitFinal(byPath);
+    let j = await ctl.waitFinal(byPath);
     expect([j.status, j.result], await log(byPath)).toEqual(['Done', 'OK']);
     const byFragment = await ctl.submit({ name: 'bbsub-svn', version: '3.0', method: 'svn', uri: `${url}/trunk#subdir=pkgs/bbsub-svn-3.0`, vcsId: '1', suite, arch: HOST_ARCH });
-    j = await waitFinal(byFragment);
+    j = await ctl.waitFinal(byFragment);
     expect([j.status, j.result], await log(byFragment)).toEqual(['Done', 'OK']);
     expect(await log(byFragment)).toContain(`svn export --non-interactive --quiet ${url}/trunk/pkgs/bbsub-svn-3.0@1`);
   }, 120_000);

@@ -9,18 +9,15 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildQueueName } from '../../src-shared/pybit-models';
 import type { ArtifactInfo } from '../../src-shared/worker-api';
 import { tarballFileName } from '../../src-worker/chroots';
 import { DEFAULT_MIRROR, privateAptOptions } from '../../src-worker/fetch/apt';
 import { serveDirectory, type StaticServer } from '../fixtures/static-server';
 import { noteSbuildSkipped, SBUILD_TESTS, TEST_MIRROR, TEST_SUITE, testChrootTarball } from '../helpers/chroots';
 import { uniqueName } from '../helpers/db';
+import { startWorkerFarm, type WorkerFarm } from '../helpers/worker-farm';
 import { HOST_ARCH, tempDirs } from '../worker/helpers';
-import { Broker, startWorker, stopAll, until } from './harness';
-import { TestController } from './controller-harness';
 
-const FINAL = ['Done', 'Failed', 'Cancelled', 'Uploaded'];
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** `apt-get source --download-only hello` from `suite`, with apt confined to `dir/.apt`. */
@@ -41,9 +38,7 @@ noteSbuildSkipped('hello through controller and sbuild worker');
 describe.runIf(SBUILD_TESTS)('hello from apt-get source, built by an sbuild worker (opt-in)', () => {
   const dirs = tempDirs();
   const suite = uniqueName('sbhello');
-  const clientId = uniqueName('w');
-  let ctl: TestController | undefined;
-  let broker: Broker | undefined;
+  let farm: WorkerFarm | undefined;
   let server: StaticServer | undefined;
   let dscName = '';
   let version = '';
@@ -58,39 +53,22 @@ describe.runIf(SBUILD_TESTS)('hello from apt-get source, built by an sbuild work
     version = /^Version: (\S+)$/m.exec(readFileSync(join(src, dscName), 'utf8'))![1]!;
     server = await serveDirectory(src);
 
-    ctl = await TestController.start({ leaseSeconds: 120 });
-    await ctl.addTarget(suite, HOST_ARCH);
-    broker = await Broker.connect();
-    const worker = startWorker({
-      clientId,
-      suite,
-      arch: HOST_ARCH,
-      buildroot: dirs.make('bb-sbuild-root-'),
-      controller: ctl.url,
-      token: ctl.workerToken,
-      backend: 'sbuild',
-      extra: ['--chroots', chroots],
-    });
-    await worker.waitFor(/ready:/);
+    farm = await startWorkerFarm({ label: 'sbhello', suite, leaseSeconds: 120, backend: 'sbuild', extra: ['--chroots', chroots] });
   }, 900_000);
 
   afterAll(async () => {
-    await stopAll();
-    await ctl?.close();
-    await broker?.deleteQueue(buildQueueName('Debian', HOST_ARCH, suite, 'deb'));
-    await broker?.close();
+    await farm?.close();
     await server?.close();
     dirs.cleanup();
   });
 
   it('builds hello to Done with the .deb and .changes uploaded and the sbuild log streamed', async () => {
-    const c = ctl!;
+    const c = farm!.ctl;
     const id = await c.submit({ name: 'hello', version, method: 'dsc', uri: `${server!.url}/${dscName}`, suite, arch: HOST_ARCH });
-    await until(async () => FINAL.includes((await c.job(id)).status), 1000);
-    const j = await c.job(id);
+    const j = await c.waitFinal(id, { intervalMs: 1000 });
     const log = (await c.bytes(`/api/v1/jobs/${id}/log?offset=0&length=100000000`)).toString();
     expect([j.status, j.result], `${j.details ?? ''}\n${log.slice(-3000)}`).toEqual(['Done', 'OK']);
-    expect(j.client).toBe(`build_client_${clientId}`);
+    expect(j.client).toBe(farm!.workers[0]!.name);
 
     // sbuild's own output: its banner, the package build, and its summary.
     expect(log).toMatch(/sbuild \(Debian sbuild\)/);

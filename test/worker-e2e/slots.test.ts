@@ -1,28 +1,14 @@
 // --slots N: up to N builds at once, never more (the prefetch follows the free slots).
-import { afterAll, describe, expect, it } from 'vitest';
-import { buildQueueName } from '../../src-shared/pybit-models';
-import { uniqueName } from '../helpers/db';
-import { HOST_ARCH, tempDirs } from '../worker/helpers';
-import { Broker, startWorker, stopAll, until } from './harness';
-import { TestController } from './controller-harness';
-import { SourceServer } from './sources';
-
-const dirs = tempDirs();
-afterAll(async () => {
-  await stopAll();
-  dirs.cleanup();
-});
+import { describe, expect, it } from 'vitest';
+import { startWorkerFarm } from '../helpers/worker-farm';
+import { HOST_ARCH } from '../worker/helpers';
+import { until } from './harness';
 
 describe('slots', () => {
   it('a 2-slot worker builds two jobs at a time and leaves the third waiting until a slot frees', async () => {
-    const suite = uniqueName('slots');
-    const ctl = await TestController.start();
-    const sources = await SourceServer.start(dirs.make('bb-slots-src-'));
-    const broker = await Broker.connect();
+    const farm = await startWorkerFarm({ label: 'slots', slots: 2 });
+    const { ctl, sources, suite, worker: w } = farm;
     try {
-      await ctl.addTarget(suite, HOST_ARCH);
-      const w = startWorker({ clientId: uniqueName('s'), suite, arch: HOST_ARCH, buildroot: dirs.make(), controller: ctl.url, token: ctl.workerToken, slots: 2 });
-      await w.waitFor(/ready:/);
       const ids: number[] = [];
       for (let i = 0; i < 3; i++) {
         const g = sources.git({ name: `bbslots${i}`, variant: 'ok', slowSeconds: 1 });
@@ -42,11 +28,7 @@ describe('slots', () => {
       // The third message was not held by the busy worker: it sat in the queue.
       expect(w.lines.filter((l) => /job \d+: claimed/.test(l))).toHaveLength(3);
     } finally {
-      await stopAll();
-      await ctl.close();
-      await broker.deleteQueue(buildQueueName('Debian', HOST_ARCH, suite, 'deb'));
-      await broker.close();
-      await sources.close();
+      await farm.close();
     }
   });
 });
