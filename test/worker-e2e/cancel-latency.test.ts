@@ -1,4 +1,4 @@
-// Cancelling a running build in `buildbox box` as a user runs it (default kill timings, short
+// Cancelling a running build in `buildbox box` as a user runs it (default kill timings and
 // lease): the controller's CancelRequest reaches the local worker's command queue — through
 // RabbitMQ, or through the embedded in-process queue when no broker is reachable — and the
 // worker stops the build's whole process group at once, even a grandchild that ignores SIGINT
@@ -20,7 +20,10 @@ afterEach(() => boxes.stop());
 afterAll(() => boxes?.close());
 
 // No --kill-timeout-seconds: the defaults a user gets (30 s after SIGINT, 10 s after SIGTERM).
-const startBox = (amqpArgs: string[]) => boxes.start([...amqpArgs, '--lease-seconds', '6']);
+// The default lease too (heartbeat every 10 s): a heartbeat answered between the cancel's
+// commit and the CancelRequest's delivery would stop the build first, and a short lease made
+// that likely enough to happen on a loaded machine.
+const startBox = (amqpArgs: string[]) => boxes.start(amqpArgs);
 
 interface ApiJob {
   id: number;
