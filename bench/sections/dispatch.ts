@@ -27,6 +27,17 @@ export interface DispatchBenchOptions {
   workerSeconds: number;
 }
 
+/** `n` timed rounds after 50 for warm-up, idling `pauseMs` after each. */
+async function sampleRounds(once: () => Promise<number>, n: number, pauseMs: number): Promise<Float64Array> {
+  for (let i = 0; i < 50; i++) await once();
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    out[i] = await once();
+    if (pauseMs > 0) await sleep(pauseMs);
+  }
+  return out;
+}
+
 /**
  * Raw round trip: publish a persistent message to a durable queue, time until the push consumer
  * has it. `pauseMs` idles between messages as the dispatch run does between jobs (an idle
@@ -56,13 +67,7 @@ async function rawRoundTrip(scope: Scope, n: number, pauseMs = 0): Promise<Float
         waiter = (t) => resolve(t - s);
         pub.sendToQueue(queue, Buffer.from('{"bench":true}'), { persistent: true });
       });
-    for (let i = 0; i < 50; i++) await once(); // warm-up
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      out[i] = await once();
-      if (pauseMs > 0) await sleep(pauseMs);
-    }
-    return out;
+    return await sampleRounds(once, n, pauseMs);
   } finally {
     await pubConn.close().catch(() => {});
     await subConn.close().catch(() => {});
@@ -87,13 +92,7 @@ async function bareHttpPost(n: number, pauseMs: number): Promise<Float64Array> {
       await post(agent, `http://127.0.0.1:${port}/job/vcshook`, 'Basic eDp5', { package: 'p', package_version: '1.0-1', suite: 's' });
       return performance.now() - s;
     };
-    for (let i = 0; i < 50; i++) await once();
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      out[i] = await once();
-      if (pauseMs > 0) await sleep(pauseMs);
-    }
-    return out;
+    return await sampleRounds(once, n, pauseMs);
   } finally {
     agent.destroy();
     await new Promise<void>((r) => server.close(() => r()));
