@@ -11,6 +11,7 @@ import { buildMenuTemplate } from './menu';
 import { showJobFinished } from './notifications';
 import { AppTray } from './tray';
 import { utilityWorkerSpawner } from './utility-worker';
+import { workerReadyDetail } from './worker-supervisor';
 import { appUrl, createMainWindow, handleAppScheme, registerAppScheme, rendererPaths, type WindowContext } from './window';
 import { controllerOrigin, isAppUrl } from './window-policy';
 
@@ -61,6 +62,8 @@ async function start(): Promise<void> {
     log,
     notify: (n) => showJobFinished(n, (id) => showWindow(ctx, `/ui/jobs/${id}`), icons.app),
     workerSpawner: (spec, queue) => utilityWorkerSpawner(join(here, 'worker-entry.js'), spec, queue),
+    // 'running' once the worker consumes its queues, not merely once its process is up.
+    supervisor: { ready: workerReadyDetail },
   }));
   const ctx: WindowContext = {
     ...rendererPaths(here),

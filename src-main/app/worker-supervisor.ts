@@ -49,6 +49,12 @@ export interface WorkerSupervisorOptions {
 
 type Listener = (s: WorkerState) => void;
 
+/** The CLI worker prints `[worker <name>] ready: …` once it consumes its queues: the detail to show then. */
+export function workerReadyDetail(line: string): string | null {
+  const m = /\] ready: (.*)$/.exec(line);
+  return m ? `ready: ${m[1]}` : null;
+}
+
 /** Delay before restart number `n` (1-based) of a crash streak. */
 export function backoffDelay(n: number, minMs: number, maxMs: number, factor: number): number {
   return Math.min(maxMs, Math.round(minMs * Math.pow(factor, Math.max(0, n - 1))));

@@ -19,7 +19,7 @@ import type { EmbeddedQueue } from '../../src-worker/embedded-queue';
 import { listChroots } from '../../src-worker/chroots';
 import { HttpError } from '../controller/http/errors';
 import { localWorkerArgs } from '../app/local-worker';
-import { nodeScriptProcess, WorkerSupervisor, type SpawnWorker } from '../app/worker-supervisor';
+import { nodeScriptProcess, workerReadyDetail, WorkerSupervisor, type SpawnWorker } from '../app/worker-supervisor';
 
 export const LOCAL_WORKER_FILE = 'local-worker.json';
 
@@ -108,11 +108,7 @@ export class BoxLocalWorker {
       minDelayMs: o.minDelayMs ?? 500,
       maxDelayMs: o.maxDelayMs ?? 30_000,
       stopGraceMs: o.stopGraceMs,
-      // The worker prints `[worker <name>] ready: …` once it consumes its queues.
-      ready: (line) => {
-        const m = /\] ready: (.*)$/.exec(line);
-        return m ? `ready: ${m[1]}` : null;
-      },
+      ready: workerReadyDetail,
       // Its lines carry the worker's own `[worker <name>]` prefix; box prints them as they are.
       echo: o.log,
       log: o.log,

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WorkerState } from '@shared/desktop-bridge';
 import type { ChildProcess } from 'node:child_process';
-import { forkProcess, nodeScriptProcess, WorkerSupervisor, type WorkerSupervisorOptions } from '../../src-main/app/worker-supervisor';
+import { forkProcess, nodeScriptProcess, workerReadyDetail, WorkerSupervisor, type WorkerSupervisorOptions } from '../../src-main/app/worker-supervisor';
 import { tempDir } from '../helpers/db';
 import { waitFor } from '../helpers/controller';
 
@@ -158,7 +158,7 @@ describe('WorkerSupervisor', () => {
     const { sup, states } = setup(
       { FAKE_READY_AFTER_MS: '400' },
       {
-        ready: (line) => /\] ready: (.*)$/.exec(line)?.[1] ?? null,
+        ready: workerReadyDetail,
         echo: (l) => echoed.push(l),
         initial: { status: 'stopped', detail: 'waiting for the controller to start' },
       },
@@ -171,7 +171,7 @@ describe('WorkerSupervisor', () => {
     expect(sup.state().status).toBe('starting');
     expect(sup.state().pid).toBeGreaterThan(0);
     await waitFor('running', () => sup.state().status === 'running');
-    expect(sup.state().detail).toBe('1 slot(s), backend dry-run');
+    expect(sup.state().detail).toBe('ready: 1 slot(s), backend dry-run');
     expect(states.map((s) => s.status)).toEqual(['starting', 'running']);
     expect(echoed).toContain('[worker fake] ready: 1 slot(s), backend dry-run');
     expect(echoed.some((l) => l.startsWith('fake worker '))).toBe(true);
