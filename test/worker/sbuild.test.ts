@@ -90,8 +90,11 @@ describe.runIf(SBUILD_TESTS)('sbuild backend (real builds, opt-in)', () => {
   }, 600_000);
 
   it('reports DEPFAIL naming the missing dependency', async () => {
-    const out = await build({ variant: 'depfail' }).run();
-    expect(out).toMatchObject({ category: 'DEPFAIL', missingDependencies: UNSATISFIABLE_DEPENDENCY });
+    const { s, run } = build({ variant: 'depfail' });
+    const out = await run();
+    // On failure, show how sbuild ended (its summary and apt's last words).
+    const tail = `${out.message ?? ''}\n${s.log.text.split('\n').slice(-80).join('\n')}`;
+    expect(out, tail).toMatchObject({ category: 'DEPFAIL', missingDependencies: UNSATISFIABLE_DEPENDENCY });
   }, 600_000);
 
   it('reports PACKAGEFAIL for a failing build', async () => {
