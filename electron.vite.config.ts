@@ -38,6 +38,18 @@ export default defineConfig({
   },
   renderer: {
     ...rendererConfig,
+    plugins: [
+      ...(rendererConfig.plugins ?? []),
+      {
+        // electron-vite makes production renderer URLs relative ('./assets/…'). The window opens
+        // deep routes (app://buildbox/ui/jobs/5 from a notification), where those resolve under
+        // the route and load nothing; and the controller serves the same out/renderer at `/` to
+        // browsers, with the same deep links. Absolute URLs work for both. (This hook runs after
+        // electron-vite's preset, which is enforce: 'pre'.)
+        name: 'buildbox:absolute-asset-urls',
+        config: () => ({ base: '/' }),
+      },
+    ],
     build: {
       ...rendererConfig.build,
       rollupOptions: { input: { index: r('./src-renderer/index.html') } },

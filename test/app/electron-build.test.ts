@@ -52,6 +52,8 @@ describe('electron-vite build', () => {
     const html = readFileSync(join(out.dir, 'renderer', 'index.html'), 'utf8');
     const script = html.match(/<script[^>]+src="([^"]+)"/)?.[1];
     expect(script, html).toBeTruthy();
+    // Absolute: the window opens deep routes, and the controller serves this build to browsers.
+    expect(script).toMatch(/^\/assets\//);
     expect(existsSync(join(out.dir, 'renderer', script!.replace(/^\//, '')))).toBe(true);
     expect(readdirSync(join(out.dir, 'renderer', 'assets')).some((f) => f.endsWith('.js'))).toBe(true);
   });
