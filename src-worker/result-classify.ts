@@ -100,6 +100,10 @@ export interface AptUnmet {
 }
 
 const DEP_ENTRY = /^(?:\s*\S+\s+:)?\s*(?:Pre-)?Depends:\s+(.*)$/;
+/** Where an entry ("<package> : Depends: …") starts on a line that begins with something else. */
+const ENTRY_IN_LINE = /(?<=^|\s)\S+\s+:\s+(?:Pre-)?Depends:\s/;
+/** apt's error, warning or notice lines (apt < 2.9 "E:", ≥ 2.9 "Error:"), or a piece of one. */
+const APT_MESSAGE_PIECE = /^(?:(?:[EWN]|Error|Warning|Notice)(?::(?:\s.*)?)?|:\s.*)$/;
 const REL_REASON = /^([a-z0-9][a-z0-9+.~_-]*)(?::([a-z0-9-]+))?(?:\s+\((\S+)\s+([^)\s]+)\))?\s+(but .*)$/;
 
 /**
@@ -123,8 +127,17 @@ export function parseAptUnmet(text: string): AptUnmet {
       alts = [];
     };
     let expectingAlternative = false;
-    for (i++; i < lines.length && /^\s/.test(lines[i]); i++) {
-      const line = lines[i].trimEnd();
+    for (i++; i < lines.length; i++) {
+      let line = lines[i].trimEnd();
+      if (!/^\s/.test(line)) {
+        // apt writes its errors to stderr, which sbuild sends down the same pipe as stdout, so
+        // a piece of one ("E", ": Unable to correct problems…") can land inside the list, even
+        // in front of an entry on its line. Step over the pieces; the list ends at anything else.
+        const at = ENTRY_IN_LINE.exec(line);
+        if (at) line = ` ${line.slice(at.index).trimStart()}`;
+        else if (APT_MESSAGE_PIECE.test(line)) continue;
+        else break;
+      }
       const entry = DEP_ENTRY.exec(line);
       let relText: string;
       if (entry) {
@@ -166,6 +179,22 @@ const LEGACY_DEPFAIL: Array<[RegExp, (m: RegExpExecArray) => string]> = [
   [/^E: Package '?([-+.\w]+)'? has no installation candidate/m, (m) => m[1]],
   [/^E: Unable to locate package ([-+.\w]+)/m, (m) => m[1]],
 ];
+
+/**
+ * The relations dose-distcheck reports unsatisfiable (sbuild's explain-bd-uninstallable step,
+ * `unsat-dependency: foo:amd64 (>= 1.0)`), with the native architecture's qualifier dropped:
+ * the fallback when apt's own report cannot be read.
+ */
+export function parseDoseUnsat(text: string): string[] {
+  const native = /^native-architecture:\s*([a-z0-9-]+)\s*$/m.exec(text)?.[1];
+  const qualifier = native ? new RegExp(`:${native}(?=[\\s|)]|$)`, 'g') : null;
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\s*unsat-dependency:\s*(.+?)\s*$/gm)) {
+    const rel = qualifier ? m[1].replace(qualifier, '') : m[1];
+    if (!out.includes(rel)) out.push(rel);
+  }
+  return out;
+}
 
 const GIVE_BACK = [/^E: There are problems and -y was used without --force-yes/m];
 
@@ -256,6 +285,7 @@ export function classifySbuild(run: SbuildRun): Classification {
         if (m) found.push(fmt(m));
       }
     }
+    if (!found.length) found.push(...parseDoseUnsat(early));
     if (found.length) {
       return {
         category: 'DEPFAIL',

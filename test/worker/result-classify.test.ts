@@ -5,6 +5,7 @@ import {
   classifySbuild,
   parseAptUnmet,
   parseCheckbuilddeps,
+  parseDoseUnsat,
   parseSbuildSummary,
   splitRelationList,
 } from '../../src-worker/result-classify';
@@ -84,6 +85,51 @@ describe('apt unmet dependency parsing', () => {
       'Error: Unable to correct problems, you have held broken packages.',
     ].join('\n');
     expect(parseAptUnmet(text)).toEqual({ definite: ['a | b (>= 2)'], dubious: ['c'] });
+  });
+});
+
+describe('apt unmet dependency parsing with stderr pieces in the list', () => {
+  // apt's stderr and stdout share sbuild's pipe: its "E: …" can be cut into the list.
+  it('reads an entry with a piece of an error in front of it, and steps over the rest', () => {
+    const text = [
+      'The following packages have unmet dependencies:',
+      'E sbuild-build-depends-main-dummy : Depends: enoent (>= 1.0) but it is not installable',
+      ': Unable to correct problems, you have held broken packages.',
+      '                                   Depends: other but it is not installable',
+      'Error: Unable to correct problems, you have held broken packages.',
+      'apt-get failed.',
+      ' not-part-of-the-list : Depends: x but it is not installable',
+    ].join('\n');
+    expect(parseAptUnmet(text)).toEqual({ definite: ['enoent (>= 1.0)', 'other'], dubious: [] });
+  });
+
+  it('classifies a real sbuild dep-wait whose apt report was cut by its own error line as DEPFAIL', () => {
+    const log = fixture('depwait-interleaved.log');
+    expect(log).toContain('E sbuild-build-depends-main-dummy : Depends:');
+    expect(classifySbuild({ code: 3, output: log })).toMatchObject({ category: 'DEPFAIL', missingDependencies: 'buildbox-nonexistent-package (>= 1.0)' });
+  });
+
+  it("falls back to dose-distcheck's report when apt's cannot be read", () => {
+    const dose = [
+      'native-architecture: amd64',
+      'report:',
+      ' -',
+      '  package: sbuild-build-depends-main-dummy',
+      '  status: broken',
+      '  reasons:',
+      '   -',
+      '    missing:',
+      '     pkg:',
+      '      unsat-dependency: libfoo-dev:amd64 (>= 2.0)',
+      '   -',
+      '    missing:',
+      '     pkg:',
+      '      unsat-dependency: bar:amd64 | baz:i386',
+      '      unsat-dependency: libfoo-dev:amd64 (>= 2.0)',
+    ].join('\n');
+    expect(parseDoseUnsat(dose)).toEqual(['libfoo-dev (>= 2.0)', 'bar | baz:i386']);
+    const c = classifySbuild({ code: 3, output: `apt-get failed.\n${dose}\n${summary('given-back', 'install-deps')}` });
+    expect(c).toMatchObject({ category: 'DEPFAIL', missingDependencies: 'libfoo-dev (>= 2.0), bar | baz:i386' });
   });
 });
 
