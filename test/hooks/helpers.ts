@@ -1,9 +1,11 @@
 // Shared by the hook tests: the shipped hook script, a controller with a suite and a user token,
 // and job rows with their transport.
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sqliteTestDb, uniqueName, type TestDb } from '../helpers/db';
+import { sqliteTestDb, tempDir, uniqueName, type TestDb } from '../helpers/db';
+import { serveDirectory, type StaticServer } from '../fixtures/static-server';
 import { setupSuite, startTestController, type TestController } from '../helpers/controller';
 import { userToken } from '../cli/helpers';
 
@@ -24,6 +26,37 @@ export async function startHookFarm(make: () => TestDb = sqliteTestDb): Promise<
     { name: 'arm64', weight: 0 },
   ]);
   return { t, token: await userToken(t.c), suite };
+}
+
+/** A hook farm with a scratch directory whose `served/` part is served over dumb HTTP (repositories a webhook names). */
+export interface ServedHookFarm extends HookFarm {
+  dir: string;
+  served: StaticServer;
+  close(): Promise<void>;
+}
+
+export async function startServedHookFarm(prefix: string, make: () => TestDb = sqliteTestDb): Promise<ServedHookFarm> {
+  const tmp = tempDir(prefix);
+  mkdirSync(join(tmp.dir, 'served'));
+  const served = await serveDirectory(join(tmp.dir, 'served'));
+  let farm: HookFarm;
+  try {
+    farm = await startHookFarm(make);
+  } catch (e) {
+    await served.close();
+    tmp.cleanup();
+    throw e;
+  }
+  return {
+    ...farm,
+    dir: tmp.dir,
+    served,
+    close: async () => {
+      await served.close();
+      await farm.t.close();
+      tmp.cleanup();
+    },
+  };
 }
 
 export async function jobsOf(t: TestController, name?: string) {

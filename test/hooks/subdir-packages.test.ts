@@ -9,44 +9,35 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { splitSourceUri } from '../../src-shared/source-subdir';
 import { GitReadError, readDebianAtRevision } from '../../src-main/controller/vcs/git-read';
-import { tempDir, uniqueName } from '../helpers/db';
+import { uniqueName } from '../helpers/db';
 import { writeSourceTree } from '../fixtures/make-package';
-import { serveDirectory, type StaticServer } from '../fixtures/static-server';
-import { HOOK, bumpChangelog, jobsOf, run, spawnAsync, startHookFarm, type HookFarm } from './helpers';
+import { HOOK, bumpChangelog, jobsOf, run, spawnAsync, startServedHookFarm, type ServedHookFarm } from './helpers';
 
-let farm: HookFarm;
-let served: StaticServer;
-const tmp = tempDir('bb-subdir-');
+let farm: ServedHookFarm;
 
 beforeAll(async () => {
-  farm = await startHookFarm();
-  mkdirSync(join(tmp.dir, 'served'));
-  served = await serveDirectory(join(tmp.dir, 'served'));
+  farm = await startServedHookFarm('bb-subdir-');
 });
-afterAll(async () => {
-  await served?.close();
-  await farm?.t.close();
-  tmp.cleanup();
-});
+afterAll(() => farm?.close());
 
 const head = async (wc: string) => (await run('git', ['rev-parse', 'HEAD'], wc)).trim();
 
 describe('git post-receive hook', () => {
   it('queues each package whose changelog a push changed with its directory in #subdir=, the root package without one', async () => {
-    const bare = join(tmp.dir, 'hook.git');
+    const bare = join(farm.dir, 'hook.git');
     await run('git', ['init', '-q', '--bare', '-b', 'main', bare]);
     copyFileSync(HOOK, join(bare, 'hooks', 'post-receive'));
     chmodSync(join(bare, 'hooks', 'post-receive'), 0o755);
     const anon = 'https://git.example.invalid/mono.git';
     writeFileSync(join(bare, 'buildbox-hook.conf'), `url = ${farm.t.url}\ntoken = ${farm.token}\nrepo_url = ${anon}\n`);
 
-    const wc = join(tmp.dir, 'hookwc');
+    const wc = join(farm.dir, 'hookwc');
     await run('git', ['clone', '-q', bare, wc]);
     await run('git', ['checkout', '-q', '-b', 'main'], wc);
     // A package at the root, one two levels down whose directory needs escaping ('+' and a
     // non-ASCII letter, which git would C-quote), and test data that looks like a package
     // inside another package's debian/ directory.
-    const root = writeSourceTree(tmp.dir, { name: 'bbsd-root', version: '1.0', distribution: farm.suite });
+    const root = writeSourceTree(farm.dir, { name: 'bbsd-root', version: '1.0', distribution: farm.suite });
     await run('cp', ['-r', join(root.tree, 'debian'), join(wc, 'debian')]);
     mkdirSync(join(wc, 'pkgs', 'café'), { recursive: true });
     writeSourceTree(join(wc, 'pkgs'), { name: 'bbsd-a', version: '1.0', distribution: farm.suite });
@@ -99,7 +90,7 @@ describe('GitHub push webhook', () => {
 
   /** A working copy and its bare repository, served over dumb HTTP; no package at the root. */
   async function monorepo(name: string, packages: Array<{ dir: string; name: string; version: string; distribution?: string }>): Promise<Mono> {
-    const wc = join(tmp.dir, `${name}-wc`);
+    const wc = join(farm.dir, `${name}-wc`);
     mkdirSync(wc);
     await run('git', ['init', '-q', '-b', 'main'], wc);
     for (const p of packages) {
@@ -109,10 +100,10 @@ describe('GitHub push webhook', () => {
     writeFileSync(join(wc, 'README'), 'packages\n');
     await run('git', ['add', '-A'], wc);
     await run('git', ['commit', '-q', '-m', 'packages'], wc);
-    const bare = join(tmp.dir, 'served', `${name}.git`);
+    const bare = join(farm.dir, 'served', `${name}.git`);
     await run('git', ['clone', '-q', '--bare', wc, bare]);
     await run('git', ['update-server-info'], bare);
-    return { wc, bare, uri: `${served.url}/${name}.git` };
+    return { wc, bare, uri: `${farm.served.url}/${name}.git` };
   }
 
   /** Commits everything changed in the working copy and publishes it; returns the new commit. */
@@ -228,7 +219,7 @@ describe('GitHub push webhook', () => {
 
     // One package for a suite the controller does not know: refused before anything is queued.
     bumpChangelog(join(m.wc, 'pkgs', 'bbsw-e-1.0', 'debian', 'changelog'), '1.1', farm.suite);
-    const f = writeSourceTree(join(tmp.dir, 'mono3-f'), { name: 'bbsw-f', version: '1.1', distribution: 'no-such-suite' });
+    const f = writeSourceTree(join(farm.dir, 'mono3-f'), { name: 'bbsw-f', version: '1.1', distribution: 'no-such-suite' });
     await run('cp', [join(f.tree, 'debian', 'changelog'), join(m.wc, 'pkgs', 'bbsw-f-1.0', 'debian', 'changelog')]);
     const unknown = await publish(m, 'f for an unknown suite');
     r = await push(repo, m, first, unknown);
@@ -246,16 +237,16 @@ describe('GitHub push webhook', () => {
 
 describe('reading one package of a repository (buildbox submit --git URL#subdir=DIR)', () => {
   it('reads the package the fragment names and refuses a fragment that leaves the repository', async () => {
-    const wc = join(tmp.dir, 'read-wc');
+    const wc = join(farm.dir, 'read-wc');
     mkdirSync(join(wc, 'a', 'b'), { recursive: true });
     writeSourceTree(join(wc, 'a', 'b'), { name: 'bbsd-read', version: '4.2', distribution: farm.suite, architecture: 'all' });
     await run('git', ['init', '-q', '-b', 'main'], wc);
     await run('git', ['add', '-A'], wc);
     await run('git', ['commit', '-q', '-m', 'one package'], wc);
-    const bare = join(tmp.dir, 'served', 'read.git');
+    const bare = join(farm.dir, 'served', 'read.git');
     await run('git', ['clone', '-q', '--bare', wc, bare]);
     await run('git', ['update-server-info'], bare);
-    const url = `${served.url}/read.git`;
+    const url = `${farm.served.url}/read.git`;
 
     const got = await readDebianAtRevision(`${url}#subdir=a/b/bbsd-read-4.2`, 'main');
     expect(got).toMatchObject({ source: 'bbsd-read', version: '4.2', distribution: farm.suite, commit: await head(wc) });

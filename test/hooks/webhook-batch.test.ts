@@ -6,27 +6,18 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS, tempDir, uniqueName } from '../helpers/db';
+import { DIALECTS, uniqueName } from '../helpers/db';
 import { writeSourceTree } from '../fixtures/make-package';
-import { serveDirectory, type StaticServer } from '../fixtures/static-server';
 import type { ControllerEvent } from '../../src-main/controller/events';
-import { jobsOf, run, startHookFarm, type HookFarm } from './helpers';
+import { jobsOf, run, startServedHookFarm, type ServedHookFarm } from './helpers';
 
 describe.each(DIALECTS)('webhook push of several packages ($name)', ({ make }) => {
-  let farm: HookFarm;
-  let served: StaticServer;
-  const tmp = tempDir('bb-whbatch-');
+  let farm: ServedHookFarm;
 
   beforeAll(async () => {
-    farm = await startHookFarm(make);
-    mkdirSync(join(tmp.dir, 'served'));
-    served = await serveDirectory(join(tmp.dir, 'served'));
+    farm = await startServedHookFarm('bb-whbatch-', make);
   });
-  afterAll(async () => {
-    await served?.close();
-    await farm?.t.close();
-    tmp.cleanup();
-  });
+  afterAll(() => farm?.close());
 
   it('queues all packages of a push or none', async () => {
     const t = farm.t;
@@ -34,7 +25,7 @@ describe.each(DIALECTS)('webhook push of several packages ($name)', ({ make }) =
     const empty = uniqueName('empty').replace(/_/g, '-');
     expect((await t.put('/suite', { name: empty })).status).toBe(200);
 
-    const wc = join(tmp.dir, 'wc');
+    const wc = join(farm.dir, 'wc');
     mkdirSync(join(wc, 'a'), { recursive: true });
     mkdirSync(join(wc, 'b'), { recursive: true });
     await run('git', ['init', '-q', '-b', 'main'], wc);
@@ -44,10 +35,10 @@ describe.each(DIALECTS)('webhook push of several packages ($name)', ({ make }) =
     await run('git', ['add', '-A'], wc);
     await run('git', ['commit', '-q', '-m', 'two packages'], wc);
     const commit = (await run('git', ['rev-parse', 'HEAD'], wc)).trim();
-    const bare = join(tmp.dir, 'served', 'two.git');
+    const bare = join(farm.dir, 'served', 'two.git');
     await run('git', ['clone', '-q', '--bare', wc, bare]);
     await run('git', ['update-server-info'], bare);
-    const uri = `${served.url}/two.git`;
+    const uri = `${farm.served.url}/two.git`;
 
     const created = await t.req('POST', '/api/v1/repositories', { json: { name: uniqueName('two'), provider: 'github', cloneUrl: uri }, auth: true });
     expect(created.status, created.text).toBe(201);
