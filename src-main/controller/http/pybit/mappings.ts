@@ -143,6 +143,7 @@ export function registerMappingRoutes(app: FastifyInstance, deps: AuthDeps): voi
       await checkAndInsert(tx);
     });
   }
+
   async function count(table: 'suitearches' | 'buildenvsuitearch' | 'blacklist'): Promise<number> {
     const { n } = await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(n);
