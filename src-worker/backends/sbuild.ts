@@ -1,8 +1,9 @@
 // Isolated builds with sbuild in unshare mode: each build unpacks a chroot tarball (made by
 // mmdebstrap, see chroots.ts) into a throw-away user namespace. No root, no schroot config.
 // The outcome comes from sbuild's Summary (Status, Fail-Stage) and apt's dep-wait report.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { basename, isAbsolute, join } from 'node:path';
 import { collectChanges } from '../collect';
 import { readControlFile } from '../debian/control-files';
 import { classifySbuild } from '../result-classify';
@@ -47,6 +48,28 @@ function writeKeyFiles(spec: BuildSpec): string[] {
   });
 }
 
+/**
+ * The directory sbuild unpacked the chroot tarball into (`Unpacking <tarball> to
+ * /tmp/tmp.sbuild.XXXX...`), when its output names one of its own making.
+ */
+export function unpackedChrootDir(output: string): string | null {
+  const m = /^Unpacking \S+ to (\S+?)\.\.\.$/m.exec(output);
+  const dir = m?.[1];
+  return dir && isAbsolute(dir) && /^tmp\.sbuild\.[A-Za-z0-9_]+$/.test(basename(dir)) ? dir : null;
+}
+
+/**
+ * sbuild removes its unpacked chroot when it ends, unless it is killed first: a cancel whose
+ * clean-up outlasts the kill escalation (a slow disk, a loaded machine) would leave a few
+ * hundred MB behind in /tmp every time. Whatever is left once sbuild is gone is removed here.
+ */
+async function removeLeftChroot(output: string, log: BuildSpec['log']): Promise<void> {
+  const dir = unpackedChrootDir(output);
+  if (!dir || !existsSync(dir) || !lstatSync(dir).isDirectory()) return;
+  log.write(`Removing the unpacked chroot sbuild left behind: ${dir}\n`);
+  await rm(dir, { recursive: true, force: true }).catch((e: Error) => log.write(`WARNING: could not remove ${dir}: ${e.message}\n`));
+}
+
 export class SbuildBackend implements BuildBackend {
   readonly name = 'sbuild';
   constructor(private readonly opts: SbuildBackendOptions = {}) {}
@@ -76,6 +99,7 @@ export class SbuildBackend implements BuildBackend {
       // The summary and apt's dep-wait report come last; the package build before them can be huge.
       captureChars: 4 * 1024 * 1024,
     });
+    await removeLeftChroot(run.output, log);
     const c = classifySbuild(run);
     if (c.category !== 'OK') return { ...c, files: [] };
     if (c.message) return { category: 'OK', files: [], message: c.message }; // skipped

@@ -2,6 +2,7 @@
 // made by mmdebstrap, ~30 s each plus ~40 s to make the chroot) only with BUILDBOX_SBUILD_TESTS=1
 // (chroot location and suite: see test/helpers/chroots.ts).
 // Running as root needs `root:100000:65536` in /etc/subuid and /etc/subgid.
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildSpec } from '../../src-worker/backends/backend';
@@ -64,6 +65,40 @@ describe('sbuild backend (no sbuild needed)', () => {
       spec({ dsc: src.dsc, workdir: join(dirs.make('bb-build-'), 'build') }),
     );
     expect(out.category).toBe('BUILDERFAIL');
+  });
+});
+
+describe('sbuild backend: the unpacked chroot (a stand-in sbuild)', () => {
+  /** An "sbuild" that unpacks (makes a directory with a file in it), says so as sbuild does, and dies. */
+  function fakeSbuild(dirName: string): { sbuild: string; unpacked: string } {
+    const bin = dirs.make('bb-fake-sbuild-');
+    const unpacked = join(dirs.make('bb-fake-tmp-'), dirName);
+    const sbuild = join(bin, 'sbuild');
+    writeFileSync(
+      sbuild,
+      `#!/bin/sh\nmkdir -p '${unpacked}/usr/bin' && echo x > '${unpacked}/usr/bin/f'\necho "Unpacking /c/bookworm-amd64.tar.zst to ${unpacked}..."\nkill -9 $$\n`,
+    );
+    chmodSync(sbuild, 0o755);
+    return { sbuild, unpacked };
+  }
+  const run = async (sbuild: string) => {
+    const src = makeSourcePackage(dirs.make('bb-src-'), {});
+    const s = spec({ dsc: src.dsc, workdir: join(dirs.make('bb-build-'), 'build') });
+    return { s, out: await new SbuildBackend({ sbuild }).build(s) };
+  };
+
+  it('removes what sbuild unpacked when sbuild dies before cleaning up', async () => {
+    const { sbuild, unpacked } = fakeSbuild('tmp.sbuild.Ab3_xY');
+    const { s, out } = await run(sbuild);
+    expect(out.category).toBe('BUILDERFAIL');
+    expect(existsSync(unpacked)).toBe(false);
+    expect(s.log.text).toContain(`Removing the unpacked chroot sbuild left behind: ${unpacked}`);
+  });
+
+  it('leaves alone a directory that is not one of sbuild\'s', async () => {
+    const { sbuild, unpacked } = fakeSbuild('not-sbuild');
+    await run(sbuild);
+    expect(existsSync(join(unpacked, 'usr/bin/f'))).toBe(true);
   });
 });
 
