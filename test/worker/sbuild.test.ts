@@ -6,7 +6,7 @@ import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildSpec } from '../../src-worker/backends/backend';
-import { SbuildBackend, sbuildArgs } from '../../src-worker/backends/sbuild';
+import { SbuildBackend, sbuildArgs, unpackedChrootDir } from '../../src-worker/backends/sbuild';
 import { MemoryBuildLog } from '../../src-worker/build-log';
 import { makeSourcePackage, UNSATISFIABLE_DEPENDENCY, type PackageSpec } from '../fixtures/make-package';
 import { noteSbuildSkipped, SBUILD_TESTS, TEST_SUITE, testChrootTarball } from '../helpers/chroots';
@@ -148,5 +148,9 @@ describe.runIf(SBUILD_TESTS)('sbuild backend (real builds, opt-in)', () => {
     // On failure, say what the escalation did (signals sent, survivors reported).
     const steps = s.log.text.split('\n').filter((l) => /Sent SIG|Aborting|WARNING|Nothing left|killed by|exited/.test(l));
     expect(processesMatching(src.marker), steps.join('\n')).toEqual([]);
+    // Nor the chroot it unpacked.
+    const unpacked = unpackedChrootDir(s.log.text);
+    expect(unpacked, s.log.text.slice(0, 4000)).not.toBeNull();
+    expect(existsSync(unpacked!)).toBe(false);
   }, 600_000);
 });
