@@ -104,12 +104,12 @@ function describeJob(job: JobDescription, backend: string): string {
 }
 
 async function produced(outcome: BuildOutcome): Promise<ProducedFile[]> {
-  const files: ProducedFile[] = [];
-  for (const p of outcome.files) {
-    const d = await digestFile(p);
-    files.push({ name: d.name, path: p, size: d.size, md5: d.md5, sha1: d.sha1, sha256: d.sha256 });
-  }
-  return files;
+  return Promise.all(
+    outcome.files.map(async (p) => {
+      const d = await digestFile(p);
+      return { name: d.name, path: p, size: d.size, md5: d.md5, sha1: d.sha1, sha256: d.sha256 };
+    }),
+  );
 }
 
 export async function runBuildJob(opts: BuildJobOptions): Promise<BuildJobResult> {

@@ -57,6 +57,16 @@ export function groupMembers(pgid: number): ProcessEntry[] {
   return listProcesses().filter((p) => p.pgid === pgid && p.state !== 'Z' && p.state !== 'X');
 }
 
+/** Whether the kernel knows any process (zombies included) in group `pgid`: one system call, no /proc walk. */
+export function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export function groupAlive(pgid: number): boolean {
   if (hasProcTable()) return groupMembers(pgid).length > 0;
   // Without /proc, kill(0) tells whether any process (zombies included) is in the group.
@@ -114,6 +124,11 @@ export function stuckFingerprint(members: readonly ProcessEntry[], sig: NodeJS.S
 export class ProcessTracker {
   private readonly known = new Map<number, number>();
   constructor(private readonly pgid: number) {}
+
+  /** Nothing followed yet (or everything followed was gone at the last refresh). */
+  followsNothing(): boolean {
+    return this.known.size === 0;
+  }
 
   /** Live members of the group and live followed processes outside it, after following new descendants. */
   refresh(): { group: ProcessEntry[]; escaped: ProcessEntry[] } {

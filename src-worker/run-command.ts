@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import type { BuildLog } from './backends/backend';
-import { groupAlive, groupMembers, hasProcTable, ProcessTracker, stuckFingerprint, type ProcessEntry } from './process-table';
+import { groupAlive, groupExists, groupMembers, hasProcTable, ProcessTracker, stuckFingerprint, type ProcessEntry } from './process-table';
 import { scrubCredentials } from './scrub';
 
 export interface KillTimings {
@@ -187,7 +187,15 @@ export async function runCommand(cmd: string, args: readonly string[], opts: Run
     const r = tracker.refresh();
     return [...r.group, ...r.escaped];
   };
-  const groupGone = () => leaderDone && (pgid === undefined || (tracker ? remaining().length === 0 : !groupAlive(pgid)));
+  const groupGone = () => {
+    if (!leaderDone) return false;
+    if (pgid === undefined) return true;
+    if (!tracker) return !groupAlive(pgid);
+    // The common case, after every command that ran normally: an empty group and nothing
+    // followed outside it, known from one system call without walking /proc.
+    if (tracker.followsNothing() && !groupExists(pgid)) return true;
+    return remaining().length === 0;
+  };
 
   /**
    * Sends each signal to the whole group until nothing of it is left. SIGINT goes to the group

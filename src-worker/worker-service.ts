@@ -378,13 +378,16 @@ export class WorkerService {
     const stoppedForLease = r.stopReason === 'lease' && !r.cancelled;
     try {
       if (s && !stoppedForLease) {
-        await s.stop().catch(() => withRetry(() => s.flush(), { ...FINAL_REPORT_RETRY, deadlineMs: 600_000, signal: this.giveUp.signal }));
+        // The last chunks of the live log and the whole log as an artifact go out together: both
+        // read the finished file, and neither needs the other.
         const lp = logPath as string | null;
-        if (lp) {
-          const p = lp;
-          const dg = await digestFile(p);
-          await withRetry(() => client.uploadArtifact(job.jobId, { name: basename(p), path: p, sha256: dg.sha256 }), { ...FINAL_REPORT_RETRY, deadlineMs: 600_000, signal: this.giveUp.signal });
-        }
+        await Promise.all([
+          s.stop().catch(() => withRetry(() => s.flush(), { ...FINAL_REPORT_RETRY, deadlineMs: 600_000, signal: this.giveUp.signal })),
+          lp &&
+            digestFile(lp).then((dg) =>
+              withRetry(() => client.uploadArtifact(job.jobId, { name: basename(lp), path: lp, sha256: dg.sha256 }), { ...FINAL_REPORT_RETRY, deadlineMs: 600_000, signal: this.giveUp.signal }),
+            ),
+        ]);
       }
     } catch (err) {
       this.log(`job ${job.jobId}: sending the log failed: ${(err as Error).message}`);

@@ -34,9 +34,9 @@ export class DscFetcher implements Fetcher {
       ctx.log.write(`DOWNLOAD (dry run, not fetched): ${url.origin}${url.pathname}\n`);
       return { dsc: dscPath };
     }
-    const get = async (u: URL, dest: string) => {
+    const get = async (u: URL, dest: string, signal = ctx.signal) => {
       try {
-        return await downloadFile(u, dest, { log: ctx.log, signal: ctx.signal });
+        return await downloadFile(u, dest, { log: ctx.log, signal });
       } catch (err) {
         const e = err as DownloadError;
         throw new FetchError(e.message, e.aborted === true);
@@ -51,12 +51,27 @@ export class DscFetcher implements Fetcher {
       throw new FetchError(`${name} is not a usable .dsc: ${(err as Error).message}`);
     }
     if (!files.length) throw new FetchError(`${name} lists no files`);
-    for (const f of files) {
+    // The listed files all at once (a round trip each is waiting, over a WAN most of all); the
+    // first failure stops the others.
+    const stopOthers = new AbortController();
+    const signal = AbortSignal.any([ctx.signal, stopOthers.signal]);
+    const fetchListed = async (f: ListedFile) => {
       // isSafeFileName was checked while parsing: a listed name cannot leave ctx.dir.
-      const got = await get(new URL(encodeURIComponent(f.name), url), join(ctx.dir, f.name));
+      const got = await get(new URL(encodeURIComponent(f.name), url), join(ctx.dir, f.name), signal);
       const bad = checksumMismatch(f, got);
       if (bad) throw new FetchError(`${f.name}: ${bad}`);
-    }
+    };
+    const results = await Promise.allSettled(
+      files.map((f) =>
+        fetchListed(f).catch((e: unknown) => {
+          stopOthers.abort();
+          throw e;
+        }),
+      ),
+    );
+    // The first real failure, not an abort it caused in the others (unless the build was aborted).
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as FetchError);
+    if (failed.length) throw failed.find((e) => !(e instanceof FetchError && e.aborted && !ctx.signal.aborted)) ?? failed[0];
     ctx.log.write(`Fetched ${name} and ${files.length} file(s), checksums verified\n`);
     return { dsc: dscPath };
   }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryBuildLog } from '../../src-worker/build-log';
@@ -126,6 +126,14 @@ describe('dsc fetcher', () => {
     writeFileSync(join(src.dir, tarball), data);
     const http = await serve(src.dir);
     await expectFetchError(fetchSource(req({ method: 'dsc', uri: `${http.url}/${basename(src.dsc)}` }), ctx()), 'SHA-256 mismatch');
+  });
+
+  it('fails naming a listed file the server does not have', async () => {
+    const src = makeSourcePackage(dirs.make('bb-src-'), {});
+    const tarball = src.files.find((f) => f.endsWith('.tar.xz'))!;
+    rmSync(join(src.dir, tarball));
+    const http = await serve(src.dir);
+    await expectFetchError(fetchSource(req({ method: 'dsc', uri: `${http.url}/${basename(src.dsc)}` }), ctx()), 'HTTP 404');
   });
 
   it('fails on HTTP errors and non-.dsc URIs', async () => {
