@@ -2,7 +2,7 @@
 // appended only where the log ends; a chunk the store already has (a retry after a lost
 // answer) is accepted without change, and a gap is refused with the current length so the
 // sender can resume from there. Appends to one log are serialised in-process.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { open, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -24,6 +24,14 @@ export class LogStore {
   async length(jobId: number): Promise<number> {
     try {
       return (await stat(this.path(jobId))).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  private lengthNow(jobId: number): number {
+    try {
+      return statSync(this.path(jobId)).size;
     } catch {
       return 0;
     }
@@ -87,7 +95,8 @@ export class LogStore {
    */
   rotate(jobId: number): Promise<void> {
     return this.serial(jobId, async () => {
-      if ((await this.length(jobId)) === 0) return;
+      // Synchronous: a claim waits for this, and on a first attempt there is nothing to move.
+      if (this.lengthNow(jobId) === 0) return;
       const prefix = `${jobId}.attempt`;
       const n = (await readdir(this.root)).filter((f) => f.startsWith(prefix) && f.endsWith('.log')).length + 1;
       await rename(this.path(jobId), join(this.root, `${prefix}${n}.log`));
