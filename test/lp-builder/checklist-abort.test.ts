@@ -61,6 +61,9 @@ describe('abort', () => {
     // The builder is usable again: clean, and a new build whose scripted backend supersedes the stuck one.
     expect(await t.call('clean')).toBe('BuilderStatus.IDLE');
     expect(await t.startBuild('next-id')).toEqual(['BuilderStatus.BUILDING', 'next-id']);
+    // The given-up build still waits for a line: until the new one is reading (and has
+    // superseded it), a line sent now could go to the old one.
+    while (!(await (await fetch(`${t.url}/filecache/buildlog`)).text()).includes('scripted backend: building')) await new Promise((r) => setTimeout(r, 20));
     await t.send('RESULT OK');
     expect((await t.waitStatus({ builder_status: 'BuilderStatus.WAITING' })).build_status).toBe('BuildStatus.OK');
   });
