@@ -31,7 +31,6 @@ let sources: SourceServer;
 let keyId: string;
 let root: string;
 let suite: string;
-const ok = (method: string, path: string, form?: Record<string, string>) => farm.ok(method, path, form);
 const gpg = (args: string[]) => farm.gpg(args);
 
 /** Progress on stderr with BUILDBOX_TEST_VERBOSE set: the steps here take tens of seconds. */
@@ -52,14 +51,7 @@ describe.skipIf(!HAVE_MMDEBSTRAP)('apt-get install from a fresh chroot', () => {
 
   it('a package built to Done installs with apt-get in a fresh chroot that trusts only the repository key', async () => {
     const g = sources.git({ name: pkgName, version: '1.2', variant: 'ok' });
-    await ok('POST', '/job/vcshook', { method: 'git', uri: g.uri, vcs_id: g.commit, distribution: 'Debian', architecture_list: HOST_ARCH, package_version: g.version, package: g.name, suite, format: 'deb' });
-    const job = await ctl.ctx.db.kysely
-      .selectFrom('job as j')
-      .innerJoin('packageinstance as pi', 'pi.id', 'j.packageinstance_id')
-      .innerJoin('package as p', 'p.id', 'pi.package_id')
-      .select('j.id')
-      .where('p.name', '=', pkgName)
-      .executeTakeFirstOrThrow();
+    const job = { id: await farm.submitGit(g) };
     note(`queued ${pkgName} as job ${job.id}`);
     const finished = async () => (await ctl.ctx.db.kysely.selectFrom('job').select(['status', 'result_details']).where('id', '=', job.id).executeTakeFirstOrThrow());
     await until(async () => ['Done', 'Failed', 'Cancelled'].includes((await finished()).status), 250);

@@ -25,7 +25,6 @@ let keyId: string;
 let root: string;
 let suite: string;
 const call = (method: string, path: string, form?: Record<string, string>) => farm.call(method, path, form);
-const ok = (method: string, path: string, form?: Record<string, string>) => farm.ok(method, path, form);
 
 beforeAll(async () => {
   farm = await startPublishFarm({ dirs, label: 'publish' });
@@ -46,7 +45,7 @@ interface RepoListing {
 describe('publishing Done jobs into an apt repository', () => {
   it('a Done build is signed, included with reprepro, served at /repo/ and installable with apt', async () => {
     const g = sources.git({ name: pkgName, variant: 'ok' });
-    await ok('POST', '/job/vcshook', { method: 'git', uri: g.uri, vcs_id: g.commit, distribution: 'Debian', architecture_list: HOST_ARCH, package_version: g.version, package: g.name, suite, format: 'deb' });
+    await farm.submitGit(g);
 
     // The repository's listing shows the package once the job is Done and published.
     let listing: RepoListing | null = null;
@@ -123,14 +122,7 @@ describe('publishing Done jobs into an apt repository', () => {
     const lock = join(root, 'data', 'repo', 'Debian', 'db', 'lockfile');
     expect(existsSync(join(root, 'data', 'repo', 'Debian', 'db'))).toBe(true);
     writeFileSync(lock, '');
-    await ok('POST', '/job/vcshook', { method: 'git', uri: g.uri, vcs_id: g.commit, distribution: 'Debian', architecture_list: HOST_ARCH, package_version: g.version, package: g.name, suite, format: 'deb' });
-    const job = await ctl.ctx.db.kysely
-      .selectFrom('job as j')
-      .innerJoin('packageinstance as pi', 'pi.id', 'j.packageinstance_id')
-      .innerJoin('package as p', 'p.id', 'pi.package_id')
-      .select('j.id')
-      .where('p.name', '=', name)
-      .executeTakeFirstOrThrow();
+    const job = { id: await farm.submitGit(g) };
     let failures: Array<{ job: number; attempts: number; error: string }> = [];
     await until(async () => {
       failures = ((await (await call('GET', '/api/v1/repo/Debian')).json()) as { publishFailures: typeof failures }).publishFailures;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Controller } from '../../src-main/controller/controller';
 import { uniqueName } from '../helpers/db';
 import { startWorkerFarm } from '../helpers/worker-farm';
-import { tempDirs } from '../worker/helpers';
+import { HOST_ARCH, tempDirs } from '../worker/helpers';
 import type { Proc } from '../worker-e2e/harness';
 import type { SourceServer } from '../worker-e2e/sources';
 
@@ -25,6 +25,8 @@ export interface PublishFarm {
   call(method: string, path: string, form?: Record<string, string>): Promise<Response>;
   /** The same, throwing on anything but 2xx; returns the body. */
   ok(method: string, path: string, form?: Record<string, string>): Promise<string>;
+  /** pyBit's vcshook submission of a served git repository to the farm's suite; returns the job's id. */
+  submitGit(g: { name: string; version: string; uri: string; commit: string }): Promise<number>;
   /** gpg --batch with the farm's GnuPG home. */
   gpg(args: string[]): Buffer;
   close(): Promise<void>;
@@ -55,6 +57,7 @@ export async function startPublishFarm(o: { dirs: ReturnType<typeof tempDirs>; l
     worker,
     call: (method, path, form) => ctl.request(method, path, form),
     ok: (method, path, form) => ctl.ok(method, path, form),
+    submitGit: (g) => ctl.submit({ name: g.name, version: g.version, method: 'git', uri: g.uri, vcsId: g.commit, suite, arch: HOST_ARCH }),
     gpg,
     close: () => farm.close(),
   };
