@@ -7,7 +7,7 @@
 import pg from 'pg';
 import SQLite from 'better-sqlite3';
 import type { CompiledQuery } from 'kysely';
-import { sqliteOptions, type Db } from '../db/connect';
+import { pgConnection, sqliteOptions, type Db } from '../db/connect';
 import type { Logger } from '../logger';
 
 export const AUTH_CHANNEL = 'buildbox_auth';
@@ -80,7 +80,8 @@ export interface AuthListenerOptions {
  */
 export class AuthChangeListener {
   private readonly connectionString: string;
-  private readonly searchPath: string | undefined;
+  /** Puts the controller's schema first on the search path, as its pool does. */
+  private readonly clientOptions: { options?: string };
   /** The listening connection, once it listens. */
   private client: pg.Client | null = null;
   /** The connection being opened or used, ended by stop(). */
@@ -98,11 +99,9 @@ export class AuthChangeListener {
   private readonly retryMaxMs: number;
 
   constructor(private readonly opts: AuthListenerOptions) {
-    const u = new URL(opts.url);
-    const schema = u.searchParams.get('schema');
-    u.searchParams.delete('schema');
-    this.connectionString = u.toString();
-    this.searchPath = schema ?? undefined;
+    const { connectionString, options } = pgConnection(opts.url);
+    this.connectionString = connectionString;
+    this.clientOptions = options;
     this.pingMs = opts.pingMs ?? 1000;
     this.leaseMs = opts.leaseMs ?? 3000;
     this.deadMs = opts.deadMs ?? 10_000;
@@ -139,7 +138,7 @@ export class AuthChangeListener {
         keepAlive: true,
         connectionTimeoutMillis: 10_000,
         application_name: 'buildbox auth listener',
-        ...(this.searchPath ? { options: `-c search_path="${this.searchPath}"` } : {}),
+        ...this.clientOptions,
       });
       this.current = client;
       let reason = 'connection closed';

@@ -35,17 +35,26 @@ export function sqliteOptions(): SQLite.Options {
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/**
+ * A postgres:// URL split into what the pg driver takes: the connection string without the
+ * `schema` parameter, and the options that put that schema first on the search path.
+ */
+export function pgConnection(url: string): { connectionString: string; schema: string | undefined; options: { options?: string } } {
+  const u = new URL(url);
+  const schema = u.searchParams.get('schema') ?? undefined;
+  u.searchParams.delete('schema');
+  if (schema && !SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name in database URL: ${schema}`);
+  return { connectionString: u.toString(), schema, options: schema ? { options: `-c search_path="${schema}"` } : {} };
+}
+
 export async function openDatabase(url: string, opts: { migrate?: boolean } = {}): Promise<Db> {
   let db: Db;
   let pgSchema: string | undefined;
   let afterMigrate = () => {};
   if (isPostgresUrl(url)) {
-    const u = new URL(url);
-    const schema = u.searchParams.get('schema');
-    u.searchParams.delete('schema');
-    if (schema && !SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name in database URL: ${schema}`);
-    pgSchema = schema ?? undefined;
-    const connectionString = u.toString();
+    const { connectionString, schema, options } = pgConnection(url);
+    const u = new URL(connectionString);
+    pgSchema = schema;
     if (schema) {
       const c = new pg.Client({ connectionString });
       await c.connect();
@@ -58,7 +67,7 @@ export async function openDatabase(url: string, opts: { migrate?: boolean } = {}
     const pool = new pg.Pool({
       connectionString,
       max: 10,
-      ...(schema ? { options: `-c search_path="${schema}"` } : {}),
+      ...options,
     });
     // An idle client that loses its connection must not crash the process.
     pool.on('error', () => {});
