@@ -206,7 +206,6 @@ export async function runCommand(cmd: string, args: readonly string[], opts: Run
    */
   const escalate = async (steps: Array<[NodeJS.Signals, number]>): Promise<void> => {
     if (pgid === undefined) return;
-    const procs = hasProcTable();
     for (const [sig, wait] of steps) {
       if (groupGone()) return;
       try {
@@ -227,15 +226,22 @@ export async function runCommand(cmd: string, args: readonly string[], opts: Run
         if (escaped.length > 0) log.write(`Sent ${sig} to processes that left process group ${pgid}: ${escaped.map((p) => `${p.pid} (${p.cmdline})`).join(', ')}\n`);
       }
       let seen: { print: string; since: number } | null = null;
-      const stuck = (): boolean => {
-        if (!procs || sig === 'SIGKILL') return false;
-        const print = stuckFingerprint(remaining(), sig);
+      const stuck = (left: ProcessEntry[]): boolean => {
+        if (sig === 'SIGKILL') return false;
+        const print = stuckFingerprint(left, sig);
         if (print === null) seen = null;
         else if (seen?.print !== print) seen = { print, since: Date.now() };
         return seen !== null && Date.now() - seen.since >= timings.stuckMs;
       };
       let isStuck = false;
-      await waitFor(() => groupGone() || (isStuck = stuck()), wait);
+      // One look at /proc a poll serves both questions: is anything left, and can it react?
+      const poll = (): boolean => {
+        if (!tracker) return groupGone();
+        const left = remaining();
+        if (leaderDone && left.length === 0) return true;
+        return (isStuck = stuck(left));
+      };
+      await waitFor(poll, wait);
       if (groupGone()) return;
       if (isStuck) log.write(`Nothing left in process group ${pgid} reacts to ${sig} (it is ignored or only waited for)\n`);
     }
