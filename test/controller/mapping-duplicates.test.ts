@@ -1,4 +1,5 @@
-// Concurrent requests for the same (suite, arch) or (build environment, suite-arch) mapping, on
+// Concurrent requests for the same (suite, arch) or (build environment, suite-arch) mapping, or
+// the same blacklist rule, on
 // SQLite and PostgreSQL: exactly one creates the row, every other one gets the 409 a sequential
 // duplicate gets, and concurrent requests for different pairs all succeed.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -64,5 +65,15 @@ describe.each(DIALECTS)('duplicate mappings under concurrency ($name)', ({ make 
     const rs = await Promise.all(Array.from({ length: N }, (_, i) => (i % 2 ? t.post : t.put)('/buildenv_suitearch', { buildenv_id: env, suitearch_id: sa })));
     oneCreated(rs, new RegExp(`build environment ${env} is already mapped to suitearch ${sa}`));
     expect(await t.count('buildenvsuitearch')).toBe(1);
+  });
+
+  it(`${N} parallel PUT/POST /blacklist of one rule create one rule; other rules still go in`, async () => {
+    const rs = await Promise.all(Array.from({ length: N }, (_, i) => (i % 2 ? t.post : t.put)('/blacklist', { field: 'name', regex: '(.*-dev)' })));
+    oneCreated(rs, /blacklist rule \d+ already has field 'name' and regex '\(\.\*-dev\)'/);
+    expect(await t.count('blacklist')).toBe(1);
+    // The same regex on the other field, and another regex on the same field, are other rules.
+    expect((await t.put('/blacklist', { field: 'vcs_uri', regex: '(.*-dev)' })).status).toBe(200);
+    expect((await t.put('/blacklist', { field: 'name', regex: '(.*-doc)' })).status).toBe(200);
+    expect(await t.count('blacklist')).toBe(3);
   });
 });

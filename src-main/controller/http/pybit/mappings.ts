@@ -126,7 +126,13 @@ export function registerMappingRoutes(app: FastifyInstance, deps: AuthDeps): voi
     } catch (e) {
       throw new HttpError(400, `blacklist 'regex' is not a valid regular expression: ${(e as Error).message}`);
     }
-    await db.insertInto('blacklist').values({ field: fieldName, regex }).execute();
+    // The same rule twice matches nothing more and only clutters the list; refused like a
+    // duplicate mapping, under the same one-at-a-time check.
+    await onePerPair(`buildbox.blacklist:${fieldName}:${regex}`, async (tx) => {
+      const dup = await tx.selectFrom('blacklist').select('id').where('field', '=', fieldName).where('regex', '=', regex).executeTakeFirst();
+      if (dup) throw new HttpError(409, `blacklist rule ${dup.id} already has field '${fieldName}' and regex '${regex}'`);
+      await tx.insertInto('blacklist').values({ field: fieldName, regex }).execute();
+    });
     return sendEmpty(reply);
   });
 
