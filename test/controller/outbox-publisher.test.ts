@@ -10,6 +10,7 @@ import { createLogger } from '../../src-main/controller/logger';
 import { EventBus } from '../../src-main/controller/events';
 import { AmqpLink } from '../../src-main/controller/dispatch/amqp-link';
 import { OutboxPublisher, type OutboxPublisherOptions } from '../../src-main/controller/dispatch/outbox-publisher';
+import { offerOutboxRows, type PendingOutboxRow } from '../../src-main/controller/domain/outbox';
 import { isQueueHeld } from '../../src-main/controller/dispatch/queue-probe';
 import { AMQP_TEST_URL, DIALECTS, uniqueName, type TestDb } from '../helpers/db';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
@@ -176,6 +177,40 @@ describe.each(DIALECTS)('OutboxPublisher ($name)', ({ make }) => {
       expect(r.dead_at).toBeNull();
       expect(r.attempts).toBe(0);
     }
+    expect(pub.stats()).toEqual({ published: 4, publishFailures: 0, returned: 0, inFlight: 0 });
+  });
+
+  it("sends rows handed over after commit in the writer's own tick once their queue is declared, and each once", async () => {
+    const { queue, key } = newQueue();
+    const other = newQueue('outbox_other');
+    const link = await startLink();
+    const pub = startPublisher(link, { pollMs: 60_000 });
+    const rowsAfter = async (n: number, q: { queue: string; key: string }): Promise<PendingOutboxRow[]> => {
+      await insertRows(n, { routing_key: q.key, queue: q.queue });
+      return db.kysely.selectFrom('outbox').select(['id', 'exchange', 'routing_key', 'queue', 'body', 'persistent', 'attempts']).where('queue', '=', q.queue).where('sent_at', 'is', null).orderBy('id').execute();
+    };
+    // The first row for a queue goes through a flush, which declares the queue on the channel.
+    const first = await rowsAfter(1, { queue, key });
+    expect(offerOutboxRows(db, first)).toBe(true);
+    await waitFor('the first row sent', async () => (await unsentCount()) === 0, 5_000);
+    // Now the queue is known: handed-over rows are on their way before the offer returns.
+    const next = await rowsAfter(2, { queue, key });
+    expect(offerOutboxRows(db, next)).toBe(true);
+    expect(pub.stats().inFlight).toBe(2);
+    // A queue this channel has not declared yet still waits for a flush.
+    const elsewhere = await rowsAfter(1, other);
+    const before = pub.stats();
+    expect(offerOutboxRows(db, elsewhere)).toBe(true);
+    expect(pub.stats()).toEqual(before);
+    // A read of the table meanwhile finds the same rows and must not send them again.
+    events.emit({ type: 'outbox.pending' });
+    await waitFor('all rows sent', async () => (await unsentCount()) === 0, 5_000);
+    const got = await broker.collect(queue);
+    const gotOther = await broker.collect(other.queue);
+    await waitFor('4 messages', () => got.length + gotOther.length >= 4);
+    await sleep(300);
+    expect(got.map((m) => m.properties.messageId)).toEqual([...first, ...next].map((r) => `outbox-${r.id}`));
+    expect(gotOther.map((m) => m.properties.messageId)).toEqual([`outbox-${elsewhere[0]!.id}`]);
     expect(pub.stats()).toEqual({ published: 4, publishFailures: 0, returned: 0, inFlight: 0 });
   });
 

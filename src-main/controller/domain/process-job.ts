@@ -137,11 +137,13 @@ export async function processJobs(ctx: Ctx, subs: readonly JobSubmission[]): Pro
     }
     return out;
   });
+  // The publisher takes the new messages as written; CancelRequests from superseding (and
+  // everything when it does not take them) it reads from the table. Before the events: a worker
+  // waiting for the message matters more than the listeners that show the new job.
+  const handedOver = offerOutboxRows(ctx.db, outboxRows);
   for (const r of results) for (const id of r.jobIds) ctx.events.emit({ type: 'job.created', jobId: id, status: 'Waiting' });
   emitStatusChanges(ctx, fx.changes);
-  // The publisher takes the new messages as written; CancelRequests from superseding (and
-  // everything when it does not take them) it reads from the table.
-  if (!offerOutboxRows(ctx.db, outboxRows) || fx.cancelRequests > 0) ctx.events.emit({ type: 'outbox.pending' });
+  if (!handedOver || fx.cancelRequests > 0) ctx.events.emit({ type: 'outbox.pending' });
   return results;
 }
 
