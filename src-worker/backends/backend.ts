@@ -46,4 +46,9 @@ export interface BuildOutcome {
 export interface BuildBackend {
   readonly name: string;
   build(spec: BuildSpec): Promise<BuildOutcome>;
+  /**
+   * The caller stopped waiting for an aborted build that did not end in time, and will start
+   * others: whatever that build still holds in the backend itself must not reach them.
+   */
+  abandon?(): void;
 }

@@ -6,7 +6,8 @@
 //   RESULT PACKAGEFAIL | CHROOTFAIL | BUILDERFAIL | GIVENBACK    finish with that category
 //   RESULT DEPFAIL <relation>  finish with DEPFAIL and that relation
 // After the abort signal the build keeps waiting, and ends ABORTED when the next line (any line)
-// arrives: that lets a test observe the ABORTING state for as long as it wants.
+// arrives: that lets a test observe the ABORTING state for as long as it wants. Given up by the
+// builder (abandon()), it stops waiting, and lines go to the next build.
 //
 // The FIFO is opened read-write and non-blocking, so writers never block on open() and the reader
 // never sees EOF; lines written while no build runs are queued for the next one.
@@ -76,12 +77,17 @@ export class ScriptedBackend implements BuildBackend {
   private nextLine(): Promise<string> {
     if (this.lines.length) return Promise.resolve(this.lines.shift()!);
     if (this.closed) return Promise.reject(new Error('scripted backend closed'));
-    // A build the builder gave up on (abort timeout) may still be waiting: the new build wins.
-    this.fail(new Error('scripted backend: superseded by a newer build'));
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
   }
 
+  /** The builder gave up on the waiting build (abort timeout): later lines are for the next one. */
+  abandon(): void {
+    this.fail(new Error('scripted backend: the build was given up'));
+  }
+
   async build(spec: BuildSpec): Promise<BuildOutcome> {
+    // A build still waiting for a line (one given up without abandon()) stops as this one starts.
+    this.fail(new Error('scripted backend: superseded by a newer build'));
     await this.open();
     spec.log.write(`scripted backend: building ${basename(spec.dsc)} for ${spec.arch} (${spec.suite})\n`);
     for (;;) {

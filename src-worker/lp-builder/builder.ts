@@ -291,6 +291,7 @@ export class LpBuilder {
       if (b.completed) return;
       b.log.write('ABORTING: Failed to kill all processes.\n');
       this.say(`build ${b.buildId}: processes did not die within ${timeout} ms`);
+      this.opts.backend.abandon?.();
       void b.job.teardown().catch(() => {});
       void this.complete(b, failedResult('BUILDERFAIL'));
     }, timeout);
