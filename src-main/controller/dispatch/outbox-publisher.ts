@@ -417,10 +417,12 @@ export class OutboxPublisher {
   /**
    * Publish handed-over rows in the writer's own tick when nothing has to be awaited first: the
    * channel open with every row's queue already declared on it, room in the window and in
-   * amqplib's buffer. A submission's message then leaves before its HTTP answer instead of a
-   * turn or two of the event loop later. A flush running meanwhile may read the same rows; each
-   * side checks `busy` right before sending, so a row goes once. False, with nothing published,
-   * when any of that does not hold (the caller queues the rows for a flush).
+   * amqplib's buffer. A submission's message then goes out with amqplib's next write, right
+   * after the HTTP answer, instead of a turn or two of the event loop later (behind the
+   * job.created listeners and whatever I/O came in meanwhile). A flush running meanwhile may
+   * read the same rows; each side checks `busy` right before sending, so a row goes once.
+   * False, with nothing published, when any of that does not hold (the caller queues the rows
+   * for a flush).
    */
   private publishNow(rows: readonly OutboxRow[]): boolean {
     if (this.congested) return false;
