@@ -144,7 +144,7 @@ async function scanCycle(scope: Scope, opts: BuildersBenchOptions): Promise<{ ro
     echoes.push(performance.now() - t0);
   }
   agent.destroy();
-  // The manager's own client (fetch, a new request per call) for the same echo, for the notes.
+  // The manager's own client (BuilderClient, node:http keep-alive) for the same echo, for the notes.
   const client = new BuilderClient(faceUrls[0]!);
   const viaClient: number[] = [];
   for (let i = 0; i < opts.echoes; i++) {
@@ -171,7 +171,7 @@ async function scanCycle(scope: Scope, opts: BuildersBenchOptions): Promise<{ ro
     ],
     notes: [
       `scan cycle: BuilddManager.scanBuilder for every registered builder at once (status(), then a dispatch attempt that finds no job), ${opts.cycles} cycles, SQLite, the faces (dry-run backend) in one other process; p99 ${percentile(cycles, 99).toFixed(2)} ms`,
-      `floor: echo('x') to one face over a keep-alive socket, p50 of ${opts.echoes}; the manager's own client (fetch) takes p50 ${median(viaClient).toFixed(3)} ms for the same call`,
+      `floor: echo('x') to one face over a keep-alive socket, p50 of ${opts.echoes}; the manager's own client (BuilderClient) takes p50 ${median(viaClient).toFixed(3)} ms for the same call`,
       `goal: a cycle over N builders costs no more than N round trips made one after another`,
     ],
   };
