@@ -18,20 +18,34 @@ export class HttpStatusError extends Error {
 export interface HttpResponse {
   status: number;
   contentType: string;
+  /** The body as UTF-8. */
   text: string;
+  /** The body as received (for callers that decode it themselves, such as XML). */
+  bytes: Buffer;
+}
+
+/** No complete answer within the request's timeout. */
+export class RequestTimeoutError extends Error {
+  override name = 'RequestTimeoutError';
 }
 
 // node:http with keep-alive rather than fetch: a worker talks to one controller all the time
-// (claims, heartbeats, log chunks, uploads), and fetch costs ~0.5 ms more per request, which is
-// most of the worker's share of dispatch latency.
+// (claims, heartbeats, log chunks, uploads), and the build manager to each builder every scan;
+// fetch costs ~0.3–0.5 ms more per request, which was most of the worker's share of dispatch
+// latency and more than half of a scan's status() fan-out.
 const agents = {
   'http:': new http.Agent({ keepAlive: true, maxSockets: 16 }),
   'https:': new https.Agent({ keepAlive: true, maxSockets: 16 }),
 };
 
+/**
+ * One request on a kept-alive connection. Rejects with RequestTimeoutError when the whole
+ * exchange takes longer than `timeoutMs`, with an Error('aborted') once `signal` fires, and with
+ * the socket's error (its `code` says which: ECONNREFUSED…) otherwise; any HTTP status resolves.
+ */
 export async function httpRequest(
   url: string,
-  init: { method: string; headers?: Record<string, string>; body?: string | Buffer | Uint8Array; timeoutMs?: number },
+  init: { method: string; headers?: Record<string, string>; body?: string | Buffer | Uint8Array; timeoutMs?: number; signal?: AbortSignal },
 ): Promise<HttpResponse> {
   const u = new URL(url);
   const lib = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : null;
@@ -40,23 +54,33 @@ export async function httpRequest(
   const headers: Record<string, string | number> = { ...init.headers };
   if (body) headers['content-length'] = body.byteLength;
   const timeoutMs = init.timeoutMs ?? 30_000;
+  const signal = init.signal;
+  if (signal?.aborted) throw new Error('aborted');
   return new Promise<HttpResponse>((resolve, reject) => {
     const req = lib.request(u, { method: init.method, headers, agent: agents[u.protocol as 'http:' | 'https:'] }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('error', reject);
+      res.on('error', fail);
       res.on('end', () => {
-        clearTimeout(timer);
+        settle();
         const ct = res.headers['content-type'];
-        resolve({ status: res.statusCode ?? 0, contentType: Array.isArray(ct) ? ct.join(', ') : (ct ?? ''), text: Buffer.concat(chunks).toString('utf8') });
+        const bytes = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, contentType: Array.isArray(ct) ? ct.join(', ') : (ct ?? ''), text: bytes.toString('utf8'), bytes });
       });
     });
     // The whole exchange, not just idle time, as AbortSignal.timeout did for fetch.
-    const timer = setTimeout(() => req.destroy(new Error(`${init.method} ${u.origin}${u.pathname}: no answer within ${timeoutMs} ms`)), timeoutMs);
-    req.on('error', (err) => {
+    const timer = setTimeout(() => req.destroy(new RequestTimeoutError(`${init.method} ${u.origin}${u.pathname}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    const onAbort = () => req.destroy(new Error('aborted'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    function settle() {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+    function fail(err: Error) {
+      settle();
       reject(err);
-    });
+    }
+    req.on('error', fail);
     req.end(body);
   });
 }

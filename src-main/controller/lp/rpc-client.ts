@@ -1,9 +1,8 @@
 // The manager's side of the launchpad-buildd protocol: one XML-RPC call per HTTP POST to
 // `<builder url>/rpc`, with a timeout per call (Launchpad gives ensurepresent 20 times the normal
 // one, because the original builder downloads synchronously).
-import http from 'node:http';
-import https from 'node:https';
 import { parseMethodResponse, serializeMethodCall, XmlRpcFault, type XmlRpcStruct, type XmlRpcValue } from '../../../src-worker/lp-builder/xmlrpc';
+import { RequestTimeoutError, httpRequest } from '../../../src-worker/http-retry';
 
 export { XmlRpcFault };
 
@@ -46,13 +45,19 @@ export class BuilderClient {
   async call(method: string, params: unknown[] = [], timeoutMs = this.timeoutMs): Promise<XmlRpcValue> {
     let body: Buffer;
     try {
-      const res = await post(this.rpcUrl, Buffer.from(serializeMethodCall(method, params), 'utf8'), timeoutMs, this.signal);
-      body = res.body;
+      const res = await httpRequest(this.rpcUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'text/xml' },
+        body: serializeMethodCall(method, params),
+        timeoutMs,
+        signal: this.signal,
+      });
+      body = res.bytes;
       if (res.status !== 200) throw new BuilderTransportError(`${method}: HTTP ${res.status} from ${this.rpcUrl}`);
     } catch (e) {
       if (e instanceof BuilderTransportError) throw e;
       const err = e as Error & { code?: string };
-      const why = err instanceof CallTimeout ? `no answer within ${timeoutMs} ms` : (err.code ?? err.message);
+      const why = err instanceof RequestTimeoutError ? `no answer within ${timeoutMs} ms` : (err.code ?? err.message);
       throw new BuilderTransportError(`${method}: cannot reach ${this.rpcUrl}: ${why}`);
     }
     try {
@@ -96,49 +101,4 @@ export class BuilderClient {
   async clean(): Promise<XmlRpcValue> {
     return this.call('clean');
   }
-}
-
-// node:http with keep-alive rather than fetch: a scan calls status() on every builder every few
-// seconds, and fetch costs about twice a bare round trip per call (the bench's echo floor).
-const agents = {
-  'http:': new http.Agent({ keepAlive: true }),
-  'https:': new https.Agent({ keepAlive: true }),
-};
-
-class CallTimeout extends Error {}
-
-/** One POST; the whole exchange within timeoutMs, and abandoned when `signal` fires. */
-function post(url: string, body: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<{ status: number; body: Buffer }> {
-  const u = new URL(url);
-  const lib = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : null;
-  if (!lib) return Promise.reject(new Error(`unsupported URL scheme ${u.protocol}`));
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new Error('aborted'));
-    const req = lib.request(
-      u,
-      { method: 'POST', headers: { 'content-type': 'text/xml', 'content-length': body.byteLength }, agent: agents[u.protocol as 'http:' | 'https:'] },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('error', fail);
-        res.on('end', () => {
-          done();
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) });
-        });
-      },
-    );
-    const timer = setTimeout(() => req.destroy(new CallTimeout()), timeoutMs);
-    const onAbort = () => req.destroy(new Error('aborted'));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    }
-    function fail(err: Error) {
-      done();
-      reject(err);
-    }
-    req.on('error', fail);
-    req.end(body);
-  });
 }
