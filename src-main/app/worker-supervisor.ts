@@ -95,7 +95,9 @@ export class WorkerSupervisor {
       stopGraceMs: 20_000,
       outputLines: 50,
       log: () => {},
-      ...opts,
+      // An option passed as undefined (box hands its own optional settings through) keeps its
+      // default; spread as is, `stopGraceMs: undefined` was a grace period of 0 ms.
+      ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as WorkerSupervisorOptions),
     };
     if (opts.initial) {
       this.status = opts.initial.status;

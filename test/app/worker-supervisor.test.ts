@@ -126,6 +126,17 @@ describe('WorkerSupervisor', () => {
     expect(sup.state().status).toBe('stopped');
   });
 
+  it('an option given as undefined keeps its default: stop() waits out a worker that takes a while to exit', async () => {
+    // box passes its own optional settings through; `stopGraceMs: undefined` once meant a grace
+    // period of 0 ms, and every worker was SIGKILLed at once instead of handing back its builds.
+    const { sup, up } = setup({ FAKE_TERM_DELAY_MS: '500' }, { stopGraceMs: undefined, healthyAfterMs: undefined });
+    sup.start();
+    await waitFor('running', up);
+    await sup.stop();
+    expect(sup.state().lastExit).toMatchObject({ code: 0, signal: null });
+    expect(sup.state().recentOutput).toContain('stopping on SIGTERM');
+  });
+
   it('a worker killed from outside is restarted', async () => {
     const { sup, startCount, up } = setup({});
     sup.start();
