@@ -1,5 +1,6 @@
-// Faults with real processes: a worker killed with SIGKILL mid-build, and the broker dropping
-// every worker connection mid-run. No job may be lost, stuck in Building, or finished twice.
+// Faults with real processes: a worker killed with SIGKILL mid-build, one stopped with SIGTERM
+// mid-build, and the broker dropping every worker connection mid-run. No job may be lost, stuck
+// in Building, or finished twice.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -51,6 +52,36 @@ describe('faults', () => {
       // Building twice (first worker, then the second), one final status.
       expect(j.history.filter((s) => s === 'Building').length).toBe(2);
       expect(j.history.filter((s) => FINAL.includes(s))).toEqual(['Done']);
+    } finally {
+      await farm.close();
+    }
+  });
+
+  it('SIGTERM of a worker mid-build: it stops the build and hands the job back, and the other worker builds it', async () => {
+    // A long lease: the job must come back through the hand-back, not through the lease sweeper.
+    const farm = await startWorkerFarm({ label: 'bbfault', leaseSeconds: 120, workers: 2, clientPrefix: 't' });
+    const { ctl, sources, suite, workers: procs } = farm;
+    try {
+      const slow = (4 + Math.floor(Math.random() * 1e6) / 1e7).toFixed(7);
+      const g = sources.git({ name: 'bbfault-term', variant: 'ok', slowSeconds: slow });
+      markers.push(`sleep ${slow}`);
+      const id = await ctl.submit({ ...g, method: 'git', uri: g.uri, vcsId: g.commit, suite, arch: HOST_ARCH });
+      await until(async () => (await ctl.job(id)).status === 'Building' && processesMatching(`sleep ${slow}`).length > 0, 100);
+      const first = (await ctl.job(id)).client!;
+      const victim = procs.find((p) => p.name === first)!;
+      const survivor = procs.find((p) => p.name !== first)!;
+      victim.proc.child.kill('SIGTERM');
+      expect(await victim.proc.exited).toEqual({ code: 0, signal: null });
+      expect(victim.proc.lines.some((l) => l.includes('received SIGTERM'))).toBe(true);
+
+      const j = await ctl.waitFinal(id);
+      expect(j.status).toBe('Done');
+      expect(j.client).toBe(survivor.name);
+      // Handed back to Waiting in between, built twice, finished once.
+      expect(j.history.join(' → ')).toMatch(/Building → Waiting → Building → Done$/);
+      expect(j.history.filter((s) => FINAL.includes(s))).toEqual(['Done']);
+      // Nothing of either build is left running.
+      expect(processesMatching(`sleep ${slow}`)).toEqual([]);
     } finally {
       await farm.close();
     }
