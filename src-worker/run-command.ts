@@ -13,6 +13,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { BuildLog } from './backends/backend';
 import { groupAlive, groupExists, groupMembers, hasProcTable, ProcessTracker, stuckFingerprint, type ProcessEntry } from './process-table';
 import { scrubCredentials } from './scrub';
+import { withDefaults } from '@shared/with-defaults';
 
 export interface KillTimings {
   /** How long the group gets to exit after SIGINT before SIGTERM. */
@@ -126,7 +127,7 @@ function mergedEnv(extra: RunOptions['env']): NodeJS.ProcessEnv {
 
 export async function runCommand(cmd: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
   const log = { write: (t: string) => opts.log.write(scrubCredentials(t)) };
-  const timings = { ...DEFAULT_KILL_TIMINGS, ...opts.kill };
+  const timings = withDefaults(DEFAULT_KILL_TIMINGS, opts.kill);
   const captureChars = opts.captureChars ?? 1024 * 1024;
   const base = { signal: null, dryRun: false, output: '' } as const;
 

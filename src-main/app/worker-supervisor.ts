@@ -7,6 +7,7 @@ import { fork, spawn, type ChildProcess, type ForkOptions } from 'node:child_pro
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { WorkerState, WorkerStatus } from '@shared/desktop-bridge';
+import { withDefaults } from '@shared/with-defaults';
 
 export interface SupervisedProcess {
   readonly pid: number | undefined;
@@ -87,18 +88,11 @@ export class WorkerSupervisor {
   private readonly listeners = new Set<Listener>();
 
   constructor(opts: WorkerSupervisorOptions) {
-    this.o = {
-      minDelayMs: 1000,
-      maxDelayMs: 60_000,
-      factor: 2,
-      healthyAfterMs: 30_000,
-      stopGraceMs: 20_000,
-      outputLines: 50,
-      log: () => {},
-      // An option passed as undefined (box hands its own optional settings through) keeps its
-      // default; spread as is, `stopGraceMs: undefined` was a grace period of 0 ms.
-      ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as WorkerSupervisorOptions),
-    };
+    // An option passed as undefined keeps its default (box hands its optional settings through).
+    this.o = withDefaults(
+      { minDelayMs: 1000, maxDelayMs: 60_000, factor: 2, healthyAfterMs: 30_000, stopGraceMs: 20_000, outputLines: 50, log: () => {} },
+      opts,
+    );
     if (opts.initial) {
       this.status = opts.initial.status;
       this.detail = opts.initial.detail;
