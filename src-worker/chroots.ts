@@ -2,6 +2,7 @@
 // `<name>-<arch>.tar.zst` — the names sbuild itself looks for in ~/.cache/sbuild. The chroot
 // name follows pyBit (§5.4): `<env>-<suite>` for jobs with a build environment, else `<suite>`.
 import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { BuildLog } from './backends/backend';
 import { runCommand, type KillTimings, type RunResult } from './run-command';
@@ -16,6 +17,14 @@ export interface ChrootTarball {
 const TARBALL = /^(.+)-([a-z0-9]+)\.tar(?:\.(?:zst|xz|gz|bz2|lz4))?$/;
 const EXTENSION_PREFERENCE = ['.tar.zst', '.tar.xz', '.tar.gz', '.tar.bz2', '.tar.lz4', '.tar'];
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9.+_-]*$/;
+
+/**
+ * Where chroot tarballs are made and looked for unless told otherwise: $BUILDBOX_CHROOTS, else
+ * sbuild's own ~/.cache/sbuild (honouring XDG_CACHE_HOME).
+ */
+export function defaultChrootsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.BUILDBOX_CHROOTS || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sbuild');
+}
 
 export function chrootName(suite: string, buildEnv?: string | null): string {
   return buildEnv ? `${buildEnv}-${suite}` : suite;

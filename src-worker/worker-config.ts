@@ -7,6 +7,7 @@ import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { clientQueueName } from '@shared/pybit-models';
+import { defaultChrootsDir } from './chroots';
 
 export interface WorkerConfig {
   clientId: string;
@@ -18,7 +19,7 @@ export interface WorkerConfig {
   suites: string[];
   buildroot: string;
   backend: string;
-  chrootsDir?: string;
+  chrootsDir: string;
   slots: number;
   /** Controller base URL; when absent each message's web_host is used, as in pyBit. */
   controller?: string;
@@ -197,7 +198,8 @@ export function resolveWorkerConfig(flags: WorkerFlags, env: NodeJS.ProcessEnv =
     suites: [...new Set(suites)],
     buildroot: nonEmpty(flags.buildroot) ?? nonEmpty(file.buildroot) ?? join(homedir(), '.local', 'share', 'buildbox', 'worker'),
     backend,
-    chrootsDir: nonEmpty(flags.chroots) ?? nonEmpty(file.chroots),
+    // Where `buildbox chroot create` puts tarballs by default, and sbuild itself looks.
+    chrootsDir: nonEmpty(flags.chroots) ?? nonEmpty(file.chroots) ?? defaultChrootsDir(env),
     slots,
     controller: controller?.replace(/\/+$/, ''),
     token: nonEmpty(flags.token) ?? nonEmpty(file.token) ?? nonEmpty(env.BUILDBOX_WORKER_TOKEN),

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addControllerOptions, defaultDataDir, type ControllerFlags } from './options';
 import { onSignals, startFromFlags } from './serve';
-import { defaultChrootsDir } from './chroot';
+import { defaultChrootsDir } from '../../src-worker/chroots';
 import type { Controller } from '../controller/controller';
 import type { Db } from '../controller/db/connect';
 import { issueToken } from '../controller/auth/tokens';

@@ -2,16 +2,10 @@
 // mmdebstrap and named `<name>-<arch>.tar.zst` (src-worker/chroots.ts).
 import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { chrootName, createChrootTarball, listChroots } from '../../src-worker/chroots';
+import { chrootName, createChrootTarball, defaultChrootsDir, listChroots } from '../../src-worker/chroots';
 import { hostArch } from '../../src-worker/worker-config';
 
 const WORD = /^[A-Za-z0-9][A-Za-z0-9.+_-]*$/;
-
-export function defaultChrootsDir(): string {
-  return process.env.BUILDBOX_CHROOTS || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sbuild');
-}
 
 export function registerChroot(program: Command): void {
   const chroot = program.command('chroot').description('manage chroot tarballs for the sbuild backend');

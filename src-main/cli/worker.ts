@@ -11,6 +11,7 @@ import { ConfigError, resolveWorkerConfig, type WorkerFlags } from '../../src-wo
 import { WorkerService } from '../../src-worker/worker-service';
 import { startLpBuilder, type LpBuilderServer } from '../../src-worker/lp-builder/server';
 import { xmlrpcFaceOptions, type XmlRpcFlags } from '../../src-worker/xmlrpc-face';
+import { defaultChrootsDir, findChroot } from '../../src-worker/chroots';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -71,6 +72,14 @@ export function registerWorker(program: Command): void {
       }
       mkdirSync(cfg.buildroot, { recursive: true });
       const say = (line: string) => process.stdout.write(`[worker ${cfg.clientName}] ${line}\n`);
+      if (useAmqp && cfg.backend === 'sbuild' && !cfg.dryRun) {
+        // Said at start rather than learnt from the first build that ends CHROOTFAIL.
+        for (const suite of cfg.suites) {
+          if (findChroot(cfg.chrootsDir, { suite, arch: cfg.arch })) continue;
+          const where = cfg.chrootsDir === defaultChrootsDir() ? '' : ` --chroots ${cfg.chrootsDir}`;
+          say(`no chroot tarball for ${suite}/${cfg.arch} in ${cfg.chrootsDir}: its builds end CHROOTFAIL until one is made ('buildbox chroot create --suite ${suite} --arch ${cfg.arch}${where}')`);
+        }
+      }
       let face: LpBuilderServer | null = null;
       if (faceOpts) {
         try {
@@ -120,7 +129,7 @@ export function registerWorker(program: Command): void {
         throw e;
       }
       say(
-        `ready: ${cfg.slots} slot(s), backend ${cfg.backend}${cfg.backend === 'dpkg' ? ' (host build, no isolation)' : ''}, ` +
+        `ready: ${cfg.slots} slot(s), backend ${cfg.backend}${cfg.backend === 'dpkg' ? ' (host build, no isolation)' : cfg.backend === 'sbuild' ? ` (chroots in ${cfg.chrootsDir})` : ''}, ` +
           `${cfg.dist}/${cfg.arch}/${cfg.format} suites ${cfg.suites.join(', ')}, controller ${cfg.controller ?? "from each message's web_host"}` +
           (faceNote ? `; ${faceNote}` : ''),
       );

@@ -105,6 +105,27 @@ describe('worker configuration', () => {
     expect(c.slots).toBe(1);
   });
 
+  it('sbuild looks for chroot tarballs where `buildbox chroot create` makes them unless told otherwise', () => {
+    expect(resolveWorkerConfig({}, { BUILDBOX_CHROOTS: '/srv/chroots' }).chrootsDir).toBe('/srv/chroots');
+    expect(resolveWorkerConfig({}, { XDG_CACHE_HOME: '/var/cache/u' }).chrootsDir).toBe('/var/cache/u/sbuild');
+    expect(resolveWorkerConfig({ chroots: '/flag' }, { BUILDBOX_CHROOTS: '/srv/chroots' }).chrootsDir).toBe('/flag');
+    expect(resolveWorkerConfig({ config: writeConf({ chroots: '/file' }) }, { BUILDBOX_CHROOTS: '/srv/chroots' }).chrootsDir).toBe('/file');
+  });
+
+  it('says at start which suites have no chroot tarball for the sbuild backend', async () => {
+    const chroots = dirs.make('bb-chroots-');
+    const [have, missing] = [uniqueName('have').replace(/_/g, '-'), uniqueName('missing').replace(/_/g, '-')];
+    writeFileSync(join(chroots, `${have}-${HOST_ARCH}.tar.zst`), '');
+    const clientId = uniqueName('chrootwarn');
+    queues.push(...[have, missing].map((s) => buildQueueName('Debian', HOST_ARCH, s, 'deb')));
+    const w = runCli(['worker', '--backend', 'sbuild', '--suite', have, '--suite', missing, '--chroots', chroots, '--client-id', clientId, '--amqp', AMQP_TEST_URL]);
+    await w.waitFor(/ready: /);
+    const out = w.lines.join('\n');
+    expect(out).toContain(`no chroot tarball for ${missing}/${HOST_ARCH} in ${chroots}: its builds end CHROOTFAIL until one is made ('buildbox chroot create --suite ${missing} --arch ${HOST_ARCH} --chroots ${chroots}')`);
+    expect(out).not.toContain(`no chroot tarball for ${have}/`);
+    expect(out).toContain(`backend sbuild (chroots in ${chroots})`);
+  });
+
   it.each([
     [{ suite: 'unstable' }, [], /"suite" is no longer accepted, use "suites"/],
     [{ configured: false }, [], /configured/],
