@@ -98,6 +98,22 @@ describe('BuilderClient', () => {
     expect((await failure(c.echo())).message).toBe(`echo: cannot reach ${s.url}/rpc: aborted`);
   });
 
+  it('many calls in flight on one shared signal (a scan of many builders) raise no listener-leak warning', async () => {
+    const s = await serve((_b, res) => setTimeout(() => res.end(xml('<params><param><value><string>ok</string></value></param></params>')), 50));
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const ac = new AbortController();
+      const clients = Array.from({ length: 30 }, () => new BuilderClient(s.url, { signal: ac.signal }));
+      expect(await Promise.all(clients.map((c) => c.echo()))).toEqual(Array(30).fill('ok'));
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it('reports an HTTP error status and an answer that is not XML-RPC', async () => {
     const bad = await serve((_b, res) => {
       res.statusCode = 500;

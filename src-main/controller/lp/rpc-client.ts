@@ -1,6 +1,7 @@
 // The manager's side of the launchpad-buildd protocol: one XML-RPC call per HTTP POST to
 // `<builder url>/rpc`, with a timeout per call (Launchpad gives ensurepresent 20 times the normal
 // one, because the original builder downloads synchronously).
+import { setMaxListeners } from 'node:events';
 import { parseMethodResponse, serializeMethodCall, XmlRpcFault, type XmlRpcStruct, type XmlRpcValue } from '../../../src-worker/lp-builder/xmlrpc';
 import { RequestTimeoutError, httpRequest } from '../../../src-worker/http-retry';
 
@@ -40,6 +41,9 @@ export class BuilderClient {
     this.rpcUrl = `${baseUrl.replace(/\/+$/, '')}/rpc`;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
     this.signal = opts.signal;
+    // A manager scanning N builders puts N calls in flight on its one signal, each with its own
+    // abort listener (removed when the call ends); past 10 Node would warn of a leak.
+    if (this.signal) setMaxListeners(0, this.signal);
   }
 
   async call(method: string, params: unknown[] = [], timeoutMs = this.timeoutMs): Promise<XmlRpcValue> {
