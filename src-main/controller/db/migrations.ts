@@ -321,7 +321,7 @@ export async function migrate(db: Kysely<any>, dialect: Dialect, schema?: string
   // Before it migrates, Kysely introspects the tables of every schema on the server; a schema
   // or table dropped meanwhile by another user of the server (parallel tests, benchmarks) fails
   // that catalog query. Nothing has run yet at that point, so trying again is safe.
-  for (let attempt = 1; error && isCatalogRace(error) && !results?.some((r) => r.status !== 'NotExecuted') && attempt <= 5; attempt++) {
+  for (let attempt = 1; error && isCatalogRace(error) && !results?.some((r) => r.status !== 'NotExecuted') && attempt <= 10; attempt++) {
     await new Promise((r) => setTimeout(r, 20 * attempt));
     ({ error, results } = await migrator.migrateToLatest());
   }
@@ -331,8 +331,13 @@ export async function migrate(db: Kysely<any>, dialect: Dialect, schema?: string
   }
 }
 
-/** PostgreSQL's "schema / relation does not exist" (3F000, 42P01), seen when catalogs change under a query. */
-function isCatalogRace(e: unknown): boolean {
+/**
+ * PostgreSQL errors of a catalog query whose objects another session dropped meanwhile: schema
+ * or relation does not exist (3F000, 42P01), and a column that does not exist (42703), which
+ * Kysely's introspection gets from pg_get_serial_sequence() when another schema's
+ * kysely_migration table is dropped under it (seen with parallel tests dropping their schemas).
+ */
+export function isCatalogRace(e: unknown): boolean {
   const code = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : '';
-  return code === '3F000' || code === '42P01';
+  return code === '3F000' || code === '42P01' || code === '42703';
 }
