@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startWorkerFarm } from '../helpers/worker-farm';
+import { startWorkerFarm, type WorkerFarm } from '../helpers/worker-farm';
 import { HOST_ARCH, processesMatching } from '../worker/helpers';
 import { until, type Proc } from './harness';
 import { FINAL_STATUSES as FINAL } from './controller-harness';
@@ -29,24 +29,32 @@ async function workerConnections(names: string[]): Promise<string[]> {
     .map((l) => l.split('\t')[0]);
 }
 
+/**
+ * One slow build on a farm of two workers, waited for until its build step runs: the job, the
+ * worker building it and the other one, and the build's `sleep` (a unique duration, so that the
+ * test can find, and finally kill, this build's processes alone).
+ */
+async function slowBuildOnOneOfTwo(farm: WorkerFarm, name: string) {
+  const { ctl, sources, suite, workers: procs } = farm;
+  const slow = (4 + Math.floor(Math.random() * 1e6) / 1e7).toFixed(7);
+  const sleeper = `sleep ${slow}`;
+  markers.push(sleeper);
+  const g = sources.git({ name, variant: 'ok', slowSeconds: slow });
+  const id = await ctl.submit({ ...g, method: 'git', uri: g.uri, vcsId: g.commit, suite, arch: HOST_ARCH });
+  await until(async () => (await ctl.job(id)).status === 'Building' && processesMatching(sleeper).length > 0, 100);
+  const first = (await ctl.job(id)).client!;
+  return { id, sleeper, victim: procs.find((p) => p.name === first)!, survivor: procs.find((p) => p.name !== first)! };
+}
+
 describe('faults', () => {
   it('kill -9 of a worker mid-build: the job is built by the other worker once the lease expires', async () => {
     const farm = await startWorkerFarm({ label: 'bbfault', leaseSeconds: 3, workers: 2, clientPrefix: 'f' });
-    const { ctl, sources, suite, workers: procs } = farm;
     try {
-      // A unique duration, so that the test can find (and finally kill) this build's sleep alone.
-      const slow = (4 + Math.floor(Math.random() * 1e6) / 1e7).toFixed(7);
-      const g = sources.git({ name: 'bbfault-slow', variant: 'ok', slowSeconds: slow });
-      markers.push(`sleep ${slow}`);
-      const id = await ctl.submit({ ...g, method: 'git', uri: g.uri, vcsId: g.commit, suite, arch: HOST_ARCH });
-      await until(async () => (await ctl.job(id)).status === 'Building' && (await ctl.job(id)).client !== null, 100);
-      const first = (await ctl.job(id)).client!;
-      const victim = procs.find((p) => p.name === first)!;
-      const survivor = procs.find((p) => p.name !== first)!;
+      const { id, victim, survivor } = await slowBuildOnOneOfTwo(farm, 'bbfault-slow');
       victim.proc.child.kill('SIGKILL');
       await victim.proc.exited;
 
-      const j = await ctl.waitFinal(id);
+      const j = await farm.ctl.waitFinal(id);
       expect(j.status).toBe('Done');
       expect(j.client).toBe(survivor.name);
       // Building twice (first worker, then the second), one final status.
@@ -60,28 +68,20 @@ describe('faults', () => {
   it('SIGTERM of a worker mid-build: it stops the build and hands the job back, and the other worker builds it', async () => {
     // A long lease: the job must come back through the hand-back, not through the lease sweeper.
     const farm = await startWorkerFarm({ label: 'bbfault', leaseSeconds: 120, workers: 2, clientPrefix: 't' });
-    const { ctl, sources, suite, workers: procs } = farm;
     try {
-      const slow = (4 + Math.floor(Math.random() * 1e6) / 1e7).toFixed(7);
-      const g = sources.git({ name: 'bbfault-term', variant: 'ok', slowSeconds: slow });
-      markers.push(`sleep ${slow}`);
-      const id = await ctl.submit({ ...g, method: 'git', uri: g.uri, vcsId: g.commit, suite, arch: HOST_ARCH });
-      await until(async () => (await ctl.job(id)).status === 'Building' && processesMatching(`sleep ${slow}`).length > 0, 100);
-      const first = (await ctl.job(id)).client!;
-      const victim = procs.find((p) => p.name === first)!;
-      const survivor = procs.find((p) => p.name !== first)!;
+      const { id, sleeper, victim, survivor } = await slowBuildOnOneOfTwo(farm, 'bbfault-term');
       victim.proc.child.kill('SIGTERM');
       expect(await victim.proc.exited).toEqual({ code: 0, signal: null });
       expect(victim.proc.lines.some((l) => l.includes('received SIGTERM'))).toBe(true);
 
-      const j = await ctl.waitFinal(id);
+      const j = await farm.ctl.waitFinal(id);
       expect(j.status).toBe('Done');
       expect(j.client).toBe(survivor.name);
       // Handed back to Waiting in between, built twice, finished once.
       expect(j.history.join(' → ')).toMatch(/Building → Waiting → Building → Done$/);
       expect(j.history.filter((s) => FINAL.includes(s))).toEqual(['Done']);
       // Nothing of either build is left running.
-      expect(processesMatching(`sleep ${slow}`)).toEqual([]);
+      expect(processesMatching(sleeper)).toEqual([]);
     } finally {
       await farm.close();
     }
